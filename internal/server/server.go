@@ -1,0 +1,67 @@
+// Package server assembles kios's HTTP handler: every route (routes.go),
+// the shared middleware, health and metrics.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"kios/internal/db"
+	"kios/internal/face/prepaid"
+	"kios/internal/httpx"
+	"kios/internal/member"
+	"kios/internal/ratelimit"
+)
+
+// Deps are what the handler needs. Each field is passed on explicitly to
+// the handlers that use it.
+type Deps struct {
+	Logger         *slog.Logger
+	DB             *db.DB
+	Members        *member.Store
+	Limiter        *ratelimit.Limiter
+	Metrics        *Metrics
+	TrustedProxies []netip.Prefix
+	Now            func() time.Time
+}
+
+// New returns kios's whole HTTP handler.
+func New(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	auth := prepaid.NewAuth(d.Members, d.Limiter, d.TrustedProxies, d.Now, d.Logger)
+	addRoutes(mux, d, auth)
+	return httpx.Middleware(d.Logger, d.Metrics.ObserveRequest, mux)
+}
+
+// healthz answers 200 while the process is up.
+func healthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+}
+
+// readyz answers 200 when the database answers and every migration is
+// applied, 503 otherwise.
+func readyz(d *db.DB, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := d.Ping(ctx); err != nil {
+			logger.WarnContext(ctx, "readyz: database unreachable", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("database unreachable\n"))
+			return
+		}
+		if n, err := d.Pending(ctx); err != nil || n > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("migrations pending\n"))
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+}
