@@ -41,6 +41,10 @@ func commands() []command {
 		{"credential revoke", "revoke a member's API credential", credentialRevokeCmd},
 		{"operator add", "add an operator with a role, a password and an API token", operatorAddCmd},
 		{"ledger verify", "check the ledger's invariants; exits non-zero on any violation", ledgerVerifyCmd},
+		{"deposit confirm", "credit an unpaid deposit whose money has arrived", depositConfirmCmd},
+		{"deposit reject", "close an unpaid deposit for which no money came", depositRejectCmd},
+		{"withdrawal accept", "record a processing withdrawal as paid out", withdrawalAcceptCmd},
+		{"withdrawal reject", "refuse a processing withdrawal and return its amount", withdrawalRejectCmd},
 	}
 }
 

@@ -8,15 +8,20 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"kios/internal/catalog"
 	"kios/internal/db"
 	"kios/internal/demo"
 	"kios/internal/ledger"
 	"kios/internal/member"
 	"kios/internal/operator"
+	"kios/internal/order"
 	"kios/internal/ratelimit"
 	"kios/internal/server"
+	"kios/internal/supplier"
+	"kios/internal/supplier/simulator"
 )
 
 func serveCmd(ctx context.Context, args []string, e env) error {
@@ -51,13 +56,19 @@ func serveCmd(ctx context.Context, args []string, e env) error {
 
 	members := member.NewStore(d, time.Now)
 	operators := operator.NewStore(d, time.Now)
+	cat := catalog.NewStore(d, time.Now)
 	if cfg.Demo {
 		path := filepath.Join(cfg.DataDir, "demo.json")
-		if _, err := demo.Ensure(ctx, demo.Deps{DB: d, Members: members, Operators: operators, Now: time.Now}, path, baseURL); err != nil {
+		if _, err := demo.Ensure(ctx, demo.Deps{DB: d, Members: members, Operators: operators, Catalog: cat, Now: time.Now}, path, baseURL); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		logger.Info("demo data ready", "file", path)
 	}
+	funds, err := newFunding(ctx, d, cfg, logger)
+	if err != nil {
+		return err
+	}
+	orders := order.NewService(d, cat, suppliers(), time.Now, logger, order.Config{})
 
 	handler := server.New(server.Deps{
 		Logger:         logger,
@@ -67,6 +78,10 @@ func serveCmd(ctx context.Context, args []string, e env) error {
 		Metrics:        metrics,
 		TrustedProxies: cfg.TrustedProxies,
 		Now:            time.Now,
+		BaseURL:        baseURL,
+		Catalog:        cat,
+		Funding:        funds,
+		Orders:         orders,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -80,6 +95,13 @@ func serveCmd(ctx context.Context, args []string, e env) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	// Background workers run until the HTTP server has drained, then stop
+	// and are waited for before the database closes.
+	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	defer func() { stopWorkers(); workers.Wait() }()
+	workers.Go(func() { funds.RunExpiry(workCtx, depositExpiryEvery) })
+	workers.Go(func() { orders.Run(workCtx) })
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", baseURL, "database", d.Dialect().String())
 	fmt.Fprintf(e.stdout, "kios: listening on %s\n", addr)
 
@@ -91,14 +113,24 @@ func serveCmd(ctx context.Context, args []string, e env) error {
 	logger.Info("shutting down: no new connections; finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	// Background workers (fulfilment, webhooks, expiry) will stop here,
-	// after the HTTP server has drained, once they exist.
 	err = srv.Shutdown(shutCtx)
+	// Now the background workers (deposit expiry, …) stop.
+	stopWorkers()
+	workers.Wait()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// suppliers returns the suppliers orders are fulfilled through: the built-in
+// simulator, and simulator-b, a second one the demo catalog fails over to.
+func suppliers() supplier.Set {
+	return supplier.Set{
+		"simulator":   simulator.New(simulator.Config{}),
+		"simulator-b": simulator.New(simulator.Config{}),
+	}
 }
 
 // listenURL turns a listener's address into a URL a local client can use:

@@ -47,6 +47,13 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed when
 	// deciding a caller's IP address.
 	TrustedProxies []netip.Prefix
+	// Banks are the platform's destination accounts for deposits, by bank
+	// code. They seed the database, where operators may change them.
+	Banks []BankAccount
+	// DepositMin and DepositMax bound a deposit's amount, in rupiah.
+	DepositMin, DepositMax int64
+	// DepositLifetime is how long an unpaid deposit waits for its money.
+	DepositLifetime time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -60,6 +67,9 @@ func Default() Config {
 		RateBurst:       100,
 		DBMaxConns:      32,
 		ShutdownTimeout: 30 * time.Second,
+		DepositMin:      10_000,
+		DepositMax:      10_000_000,
+		DepositLifetime: 24 * time.Hour,
 	}
 }
 
@@ -105,6 +115,14 @@ func Settings() []Setting {
 			func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},
 		{"trusted-proxies", "KIOS_TRUSTED_PROXIES", "none", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed", true,
 			func(c *Config) flag.Value { return (*prefixesValue)(&c.TrustedProxies) }},
+		{"banks", "KIOS_BANKS", "none (demo accounts with --demo)", "destination accounts for deposits: code=account-number:holder, comma-separated, e.g. bca=1234567890:PT Kios Digital,bni=0987654321:PT Kios Digital; they seed the database, where operators may change them", true,
+			func(c *Config) flag.Value { return (*banksValue)(&c.Banks) }},
+		{"deposit-min", "KIOS_DEPOSIT_MIN", strconv.FormatInt(d.DepositMin, 10), "smallest deposit, in rupiah", true,
+			func(c *Config) flag.Value { return (*int64Value)(&c.DepositMin) }},
+		{"deposit-max", "KIOS_DEPOSIT_MAX", strconv.FormatInt(d.DepositMax, 10), "largest deposit, in rupiah", true,
+			func(c *Config) flag.Value { return (*int64Value)(&c.DepositMax) }},
+		{"deposit-lifetime", "KIOS_DEPOSIT_LIFETIME", "24h", "how long an unpaid deposit waits for its money before it expires", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.DepositLifetime) }},
 	}
 }
 
@@ -164,6 +182,12 @@ func (c Config) Validate() error {
 	}
 	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
 		errs = append(errs, errors.New("--base-url must start with http:// or https://"))
+	}
+	if c.DepositMin <= 0 || c.DepositMax < c.DepositMin {
+		errs = append(errs, errors.New("--deposit-min must be positive and --deposit-max at least --deposit-min"))
+	}
+	if c.DepositLifetime <= 0 {
+		errs = append(errs, errors.New("--deposit-lifetime must be positive"))
 	}
 	return errors.Join(errs...)
 }

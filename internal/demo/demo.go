@@ -1,6 +1,7 @@
-// Package demo creates the demo member, operator and credentials that
-// `kios serve --demo` runs with, and records them in demo.json. Running it
-// again reuses whatever still works and replaces only what does not.
+// Package demo creates the demo member, operator, credentials and catalog
+// that `kios serve --demo` runs with, and records them in demo.json.
+// Running it again reuses whatever still works and replaces only what does
+// not.
 package demo
 
 import (
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"kios/internal/catalog"
 	"kios/internal/db"
 	"kios/internal/fault"
 	"kios/internal/ledger"
@@ -52,6 +54,7 @@ type Deps struct {
 	DB        *db.DB
 	Members   *member.Store
 	Operators *operator.Store
+	Catalog   *catalog.Store // when set, the demo catalog is loaded too
 	Now       func() time.Time
 }
 
@@ -84,6 +87,11 @@ func Ensure(ctx context.Context, d Deps, path, baseURL string) (Info, error) {
 	info.Operator, err = ensureOperator(ctx, d, old.Operator)
 	if err != nil {
 		return Info{}, err
+	}
+	if d.Catalog != nil {
+		if err := catalog.LoadDemo(ctx, d.Catalog); err != nil {
+			return Info{}, fmt.Errorf("demo catalog: %w", err)
+		}
 	}
 	return info, write(path, info)
 }

@@ -23,6 +23,8 @@ const (
 	Unauthorized Code = "unauthorized"         // no or wrong credentials
 	Forbidden    Code = "forbidden"            // credentials fine, action not allowed
 	Insufficient Code = "insufficient_balance" // the balance does not cover it
+	BelowMinimum Code = "below_minimum"        // an amount under the allowed minimum; Field names it
+	AboveMaximum Code = "above_maximum"        // an amount over the allowed maximum; Field names it
 	Inactive     Code = "inactive"             // the thing exists but is switched off
 	RateLimited  Code = "rate_limited"         // too many requests
 	Internal     Code = "internal"             // a fault of the server; details only in logs
@@ -31,7 +33,8 @@ const (
 // Error is a domain error.
 type Error struct {
 	Code   Code
-	Field  string // the input it concerns, if any
+	Field  string // the input it concerns, if any (its key on the wire)
+	Label  string // the field's human name, when the domain has one (an order form's label)
 	Detail string // plain English, safe to show; never contains secrets
 	Err    error  // the cause, for logs; never shown
 }

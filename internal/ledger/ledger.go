@@ -110,8 +110,13 @@ func EnsureAccount(tx *db.Tx, code, kind string, allowNegative bool, now time.Ti
 	if !errors.Is(err, db.ErrNotFound) {
 		return 0, err
 	}
-	err = tx.QueryRow(`INSERT INTO accounts (code, kind, balance, allow_negative, created_at)
-		VALUES (?, ?, 0, ?, ?) RETURNING id`, code, kind, allowNegative, now.UnixMicro()).Scan(&id)
+	// ON CONFLICT DO NOTHING: a concurrent transaction creating the same
+	// account (PostgreSQL) makes this one wait, then find its row.
+	if _, err := tx.Exec(`INSERT INTO accounts (code, kind, balance, allow_negative, created_at)
+		VALUES (?, ?, 0, ?, ?) ON CONFLICT (code) DO NOTHING`, code, kind, allowNegative, now.UnixMicro()); err != nil {
+		return 0, err
+	}
+	err = tx.QueryRow("SELECT id FROM accounts WHERE code = ?", code).Scan(&id)
 	return id, err
 }
 

@@ -9,10 +9,13 @@ import (
 	"net/netip"
 	"time"
 
+	"kios/internal/catalog"
 	"kios/internal/db"
 	"kios/internal/face/prepaid"
+	"kios/internal/funding"
 	"kios/internal/httpx"
 	"kios/internal/member"
+	"kios/internal/order"
 	"kios/internal/ratelimit"
 )
 
@@ -26,6 +29,14 @@ type Deps struct {
 	Metrics        *Metrics
 	TrustedProxies []netip.Prefix
 	Now            func() time.Time
+	// BaseURL is kios's public URL, for links in answers (icon_url, …).
+	BaseURL string
+	// Catalog is the providers, products and prices.
+	Catalog *catalog.Store
+	// Funding is deposits and withdrawals.
+	Funding *funding.Service
+	// Orders is prepaid orders and their fulfilment.
+	Orders *order.Service
 }
 
 // New returns kios's whole HTTP handler.

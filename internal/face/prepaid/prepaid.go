@@ -32,6 +32,8 @@ var (
 	errBodyTooLarge     = apiError{http.StatusBadRequest, "invalid_body", "Ukuran body permintaan melebihi 64 KiB"}
 	errMalformedJSON    = apiError{http.StatusBadRequest, "invalid_body", "Body permintaan bukan JSON yang valid"}
 	errNoEndpoint       = apiError{http.StatusNotFound, "not_found", "Endpoint tidak ditemukan"}
+	errProductNotFound  = apiError{http.StatusBadRequest, "product_not_found", "Produk tidak ditemukan"}
+	errProviderNotFound = apiError{http.StatusBadRequest, "provider_not_found", "Provider tidak ditemukan"}
 	errInternal         = apiError{http.StatusInternalServerError, "internal_error", "Terjadi kesalahan pada server, silakan coba lagi"}
 )
 

@@ -1,0 +1,299 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	"kios/internal/catalog"
+	"kios/internal/db"
+	"kios/internal/ledger"
+	"kios/internal/supplier"
+)
+
+// job is a claimed fulfilment job with what the worker needs of its order.
+type job struct {
+	orderID   int64
+	phase     string // as it was before the claim
+	supplier  string
+	sku       string
+	cost      int64
+	attempt   int
+	polls     int
+	reference string
+	product   string
+	customer  string
+	form      map[string]string
+	price     int64
+	account   int64 // the member's ledger account, for a refund
+}
+
+// Run claims due fulfilment jobs and works them until ctx ends, then waits
+// for the supplier calls in flight to finish and record their outcome.
+// Several Run loops, in one process or in several processes sharing a
+// PostgreSQL database, never work one job at the same time.
+func (s *Service) Run(ctx context.Context) {
+	sem := make(chan struct{}, s.cfg.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	idle := time.NewTimer(0)
+	defer idle.Stop()
+	for {
+		free := s.cfg.Workers - len(sem)
+		var jobs []job
+		if free > 0 {
+			var err error
+			jobs, err = s.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("fulfilment: claim failed", "err", err)
+			}
+		}
+		for _, j := range jobs {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				s.work(j)
+			}()
+		}
+		if len(jobs) > 0 && len(jobs) == free {
+			continue // there may be more due right now
+		}
+		idle.Reset(time.Second)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-idle.C:
+		}
+	}
+}
+
+// claim takes up to limit due jobs: it leases them and turns their phase
+// to 'poll' in the same transaction, so that after a crash the order is
+// only ever asked about, never submitted blindly again.
+func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
+	var jobs []job
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		jobs = jobs[:0]
+		now := s.now()
+		q := `SELECT j.order_id, j.phase, j.supplier, j.sku, j.cost, j.attempt, j.polls,
+			o.reference, o.product_code, o.customer, o.form, o.price, m.account_id
+			FROM fulfilment_jobs j JOIN orders o ON o.id = j.order_id JOIN members m ON m.id = o.member_id
+			WHERE j.due_at <= ? AND j.lease_until <= ? ORDER BY j.due_at LIMIT ?`
+		if tx.Dialect() == db.Postgres {
+			q += " FOR UPDATE OF j SKIP LOCKED"
+		}
+		rows, err := tx.Query(q, now.UnixMicro(), now.UnixMicro(), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var j job
+			var form string
+			if err := rows.Scan(&j.orderID, &j.phase, &j.supplier, &j.sku, &j.cost, &j.attempt, &j.polls,
+				&j.reference, &j.product, &j.customer, &form, &j.price, &j.account); err != nil {
+				rows.Close()
+				return err
+			}
+			json.Unmarshal([]byte(form), &j.form)
+			jobs = append(jobs, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		lease := now.Add(s.cfg.Lease).UnixMicro()
+		for _, j := range jobs {
+			if _, err := tx.Exec("UPDATE fulfilment_jobs SET phase = 'poll', lease_until = ? WHERE order_id = ?", lease, j.orderID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return jobs, err
+}
+
+// work asks the job's supplier, outside any transaction, and records the
+// answer. A job in phase 'poll' may already be at the supplier: it is asked
+// for the status, and submitted only when the supplier has never heard of
+// it (the submission is idempotent by reference in any case).
+func (s *Service) work(j job) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CallTimeout)
+	defer cancel()
+	sup, ok := s.suppliers[j.supplier]
+	if !ok {
+		// Never submitted anywhere: failing over is safe.
+		s.record(j, supplier.Result{Outcome: supplier.Failed, Message: "supplier " + j.supplier + " is not configured"}, nil)
+		return
+	}
+	o := supplier.Order{Reference: j.reference, SKU: j.sku, Customer: j.customer, Form: j.form}
+	var res supplier.Result
+	var err error
+	if j.phase == "poll" {
+		res, err = sup.Status(ctx, j.reference)
+		if err == nil && res.Outcome == supplier.NotFound {
+			res, err = sup.Submit(ctx, o)
+		}
+	} else {
+		res, err = sup.Submit(ctx, o)
+	}
+	s.record(j, res, err)
+}
+
+// record writes the supplier's answer: success settles the order, a
+// definite failure fails over or refunds, anything else (pending, unknown)
+// schedules another status poll.
+func (s *Service) record(j job, res supplier.Result, callErr error) {
+	ctx := context.Background()
+	var err error
+	switch {
+	case callErr == nil && res.Outcome == supplier.Success:
+		err = s.settleSuccess(ctx, j, res)
+	case callErr == nil && res.Outcome == supplier.Failed:
+		err = s.failOver(ctx, j, res)
+	default:
+		detail := res.Message
+		if callErr != nil {
+			detail = "unknown outcome: " + callErr.Error()
+		}
+		err = s.reschedule(ctx, j, detail)
+	}
+	if err != nil {
+		// The lease runs out and another claim retries; nothing is lost.
+		s.logger.Error("fulfilment: recording the outcome failed", "reference", j.reference, "err", err)
+	}
+}
+
+func (s *Service) settleSuccess(ctx context.Context, j job, res supplier.Result) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		now := s.now()
+		n, err := tx.ExecAffected(`UPDATE orders SET status = ?, sn = ?, note = ?, supplier = ?, cost = ?, status_at = ?
+			WHERE id = ? AND status = ?`, Success, res.SN, note(Success, now), j.supplier, j.cost, now.UnixMicro(), j.orderID, Processing)
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			if err := s.postSuccess(tx, j, now); err != nil {
+				return err
+			}
+			if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
+				j.orderID, Success, j.supplier, res.SN, now.UnixMicro()); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID)
+		return err
+	})
+}
+
+// postSuccess moves the price out of inflight: the cost to the supplier,
+// the margin to revenue.
+func (s *Service) postSuccess(tx *db.Tx, j job, now time.Time) error {
+	inflight, err := s.account(tx, ledger.Inflight, ledger.KindSystem, false)
+	if err != nil {
+		return err
+	}
+	sup, err := s.account(tx, ledger.SupplierCode(j.supplier), ledger.KindSupplier, true)
+	if err != nil {
+		return err
+	}
+	ps := []ledger.Posting{{Account: inflight, Amount: -j.price}, {Account: sup, Amount: j.cost}}
+	if margin := j.price - j.cost; margin > 0 {
+		rev, err := s.account(tx, ledger.Revenue, ledger.KindSystem, false)
+		if err != nil {
+			return err
+		}
+		ps = append(ps, ledger.Posting{Account: rev, Amount: margin})
+	}
+	_, err = ledger.Post(tx, ledger.Entry{Kind: "order_success", Reference: j.reference, Postings: ps}, now)
+	return err
+}
+
+// failOver moves the job to the next supplier SKU in priority order that
+// costs no more than the member paid, or fails the order and returns the
+// charge when there is none.
+func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) error {
+	var next catalog.SKU
+	var pos int
+	found := false
+	if p, err := s.catalog.Product(ctx, j.product, ""); err == nil {
+		next, pos, found = nextSKU(p.SKUs, j.attempt, j.price)
+	}
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		now := s.now()
+		detail := strings.TrimSpace(j.supplier + ": " + res.Message)
+		if found {
+			if _, err := tx.Exec(`UPDATE fulfilment_jobs SET phase = 'submit', supplier = ?, sku = ?, cost = ?, attempt = ?,
+				polls = 0, due_at = ?, lease_until = 0 WHERE order_id = ?`, next.Supplier, next.SKU, next.Cost, pos, now.UnixMicro(), j.orderID); err != nil {
+				return err
+			}
+			_, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, 'failover', ?, ?, ?)",
+				j.orderID, next.Supplier, detail, now.UnixMicro())
+			tx.AfterCommit(s.poke)
+			return err
+		}
+		n, err := tx.ExecAffected(`UPDATE orders SET status = ?, note = ?, supplier = ?, status_at = ? WHERE id = ? AND status = ?`,
+			Failed, note(Failed, now), j.supplier, now.UnixMicro(), j.orderID, Processing)
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			inflight, err := s.account(tx, ledger.Inflight, ledger.KindSystem, false)
+			if err != nil {
+				return err
+			}
+			if _, err := ledger.Transfer(tx, "order_refund", j.reference, inflight, j.account, j.price, now); err != nil {
+				return err
+			}
+			if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
+				j.orderID, Failed, j.supplier, detail, now.UnixMicro()); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID)
+		return err
+	})
+}
+
+// reschedule asks again later, with a growing pause.
+func (s *Service) reschedule(ctx context.Context, j job, detail string) error {
+	wait := s.cfg.PollBackoff[min(j.polls, len(s.cfg.PollBackoff)-1)]
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		now := s.now()
+		if _, err := tx.Exec("UPDATE fulfilment_jobs SET polls = polls + 1, due_at = ?, lease_until = 0 WHERE order_id = ?",
+			now.Add(wait).UnixMicro(), j.orderID); err != nil {
+			return err
+		}
+		if j.polls > 0 {
+			return nil // the first pending answer is recorded; repeats are not
+		}
+		_, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, 'pending', ?, ?, ?)",
+			j.orderID, j.supplier, truncate(detail, 500), now.UnixMicro())
+		return err
+	})
+}
+
+// poke wakes the worker loop without blocking.
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// QueueDepth returns how many orders wait for fulfilment.
+func (s *Service) QueueDepth(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRow(ctx, "SELECT COUNT(*) FROM fulfilment_jobs").Scan(&n)
+	return n, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
