@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"kios/internal/catalog"
+	"kios/internal/config"
 	"kios/internal/db"
 	"kios/internal/demo"
+	"kios/internal/funding"
 	"kios/internal/ledger"
 	"kios/internal/member"
 	"kios/internal/operator"
@@ -30,58 +32,96 @@ func serveCmd(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	logger := newLogger(cfg, e.stderr)
-	metrics := server.NewMetrics()
-	d, applied, err := openDB(ctx, cfg, db.Options{OnBatch: metrics.ObserveWriteBatch})
+	a, err := start(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	fmt.Fprintf(e.stdout, "kios: listening on %s\n", a.addr)
+	select {
+	case err := <-a.serveErr:
+		a.stop(cfg.ShutdownTimeout)
+		return err
+	case <-ctx.Done():
+	}
+	return a.stop(cfg.ShutdownTimeout)
+}
+
+// app is a running kios: its database, services, HTTP server and workers.
+type app struct {
+	addr     string // a URL a local client can reach
+	baseURL  string
+	db       *db.DB
+	members  *member.Store
+	catalog  *catalog.Store
+	orders   *order.Service
+	funds    *funding.Service
+	logger   *slog.Logger
+	serveErr chan error
+	stop     func(timeout time.Duration) error
+}
+
+// start opens the database, prepares the data (and the demo, when asked),
+// starts the HTTP server and the background workers, and returns them
+// running. kios serve and kios bench both run kios through it.
+func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
+	metrics := server.NewMetrics()
+	d, applied, err := openDB(ctx, cfg, db.Options{OnBatch: metrics.ObserveWriteBatch})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{db: d, logger: logger, serveErr: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			d.Close()
+		}
+	}()
 	for _, m := range applied {
 		logger.Info("migration applied", "migration", m)
 	}
 	if err := d.Write(ctx, func(tx *db.Tx) error { return ledger.EnsureSystem(tx, time.Now()) }); err != nil {
-		return fmt.Errorf("create system accounts: %w", err)
+		return nil, fmt.Errorf("create system accounts: %w", err)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer ln.Close()
-	addr := listenURL(ln.Addr())
-	baseURL := cfg.BaseURL
-	if baseURL == "" {
-		baseURL = addr
+	a.addr = listenURL(ln.Addr())
+	a.baseURL = cfg.BaseURL
+	if a.baseURL == "" {
+		a.baseURL = a.addr
 	}
 
-	members := member.NewStore(d, time.Now)
+	a.members = member.NewStore(d, time.Now)
 	operators := operator.NewStore(d, time.Now)
-	cat := catalog.NewStore(d, time.Now)
+	a.catalog = catalog.NewStore(d, time.Now)
 	if cfg.Demo {
 		path := filepath.Join(cfg.DataDir, "demo.json")
-		if _, err := demo.Ensure(ctx, demo.Deps{DB: d, Members: members, Operators: operators, Catalog: cat, Now: time.Now}, path, baseURL); err != nil {
-			return fmt.Errorf("demo: %w", err)
+		if _, err := demo.Ensure(ctx, demo.Deps{DB: d, Members: a.members, Operators: operators, Catalog: a.catalog, Now: time.Now}, path, a.baseURL); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("demo: %w", err)
 		}
 		logger.Info("demo data ready", "file", path)
 	}
-	funds, err := newFunding(ctx, d, cfg, logger)
-	if err != nil {
-		return err
+	if a.funds, err = newFunding(ctx, d, cfg, logger); err != nil {
+		ln.Close()
+		return nil, err
 	}
-	orders := order.NewService(d, cat, suppliers(), time.Now, logger, order.Config{})
+	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{})
 
 	handler := server.New(server.Deps{
 		Logger:         logger,
 		DB:             d,
-		Members:        members,
+		Members:        a.members,
 		Limiter:        ratelimit.New(cfg.RatePerSec, cfg.RateBurst, time.Now),
 		Metrics:        metrics,
 		TrustedProxies: cfg.TrustedProxies,
 		Now:            time.Now,
-		BaseURL:        baseURL,
-		Catalog:        cat,
-		Funding:        funds,
-		Orders:         orders,
+		BaseURL:        a.baseURL,
+		Catalog:        a.catalog,
+		Funding:        a.funds,
+		Orders:         a.orders,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -92,36 +132,34 @@ func serveCmd(ctx context.Context, args []string, e env) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	go func() { a.serveErr <- srv.Serve(ln) }()
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	// Background workers run until the HTTP server has drained, then stop
 	// and are waited for before the database closes.
 	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var workers sync.WaitGroup
-	defer func() { stopWorkers(); workers.Wait() }()
-	workers.Go(func() { funds.RunExpiry(workCtx, depositExpiryEvery) })
-	workers.Go(func() { orders.Run(workCtx) })
-	logger.Info("listening", "addr", ln.Addr().String(), "base_url", baseURL, "database", d.Dialect().String())
-	fmt.Fprintf(e.stdout, "kios: listening on %s\n", addr)
+	workers.Go(func() { a.funds.RunExpiry(workCtx, depositExpiryEvery) })
+	workers.Go(func() { a.orders.Run(workCtx) })
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", a.baseURL, "database", d.Dialect().String())
 
-	select {
-	case err := <-serveErr:
-		return err
-	case <-ctx.Done():
+	a.stop = func(timeout time.Duration) error {
+		logger.Info("shutting down: no new connections; finishing in-flight requests")
+		shutCtx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		err := srv.Shutdown(shutCtx)
+		// Now the background workers (fulfilment, deposit expiry) stop;
+		// fulfilment finishes the supplier calls in flight first.
+		stopWorkers()
+		workers.Wait()
+		d.Close()
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		logger.Info("stopped")
+		return nil
 	}
-	logger.Info("shutting down: no new connections; finishing in-flight requests")
-	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(shutCtx)
-	// Now the background workers (deposit expiry, …) stop.
-	stopWorkers()
-	workers.Wait()
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	logger.Info("stopped")
-	return nil
+	ok = true
+	return a, nil
 }
 
 // suppliers returns the suppliers orders are fulfilled through: the built-in

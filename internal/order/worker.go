@@ -54,7 +54,7 @@ func (s *Service) Run(ctx context.Context) {
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
-				defer func() { <-sem; wg.Done() }()
+				defer func() { <-sem; wg.Done(); s.poke() }()
 				s.work(j)
 			}()
 		}
