@@ -3,6 +3,7 @@ package prepaid_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -274,4 +275,53 @@ func verifyLedger(t *testing.T, d *db.DB) {
 	if err != nil || !r.OK() {
 		t.Fatalf("ledger: %v\n%s", err, r)
 	}
+}
+
+// TestThousandOrdersAgainstSixHundred: 1,000 orders at once over HTTP
+// against a balance that covers exactly 600 → 600 accepted, the rest
+// insufficient_balance, balance 0, and a sound ledger once they settled.
+func TestThousandOrdersAgainstSixHundred(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newOrderFixture(t, d, 600*10575)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		answers := map[string]int{}
+		sem := make(chan struct{}, 200) // at most 200 connections at once
+		for i := range 1000 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				status, body := f.post(t, "/api/prepaid/transaction/create", fmt.Sprintf(`{"target_product_code":"TRI10","phone":"0896%07d1"}`, i))
+				var out struct {
+					Status int    `json:"status"`
+					Error  string `json:"error"`
+				}
+				json.Unmarshal([]byte(body), &out)
+				mu.Lock()
+				answers[fmt.Sprint(status, out.Error)]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if answers["200"] != 600 || answers["400insufficient_balance"] != 400 || len(answers) != 2 {
+			t.Fatalf("answers %v; want 600 accepted and 400 insufficient_balance", answers)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { f.orders.Run(ctx); close(done) }()
+		for n := int64(1); n > 0; time.Sleep(10 * time.Millisecond) {
+			n, _ = f.orders.QueueDepth(context.Background())
+		}
+		cancel()
+		<-done
+		if b, _ := ledger.Balance(context.Background(), d, ledger.MemberCode(f.zorro.ID)); b != 0 {
+			t.Fatalf("balance %d, want 0", b)
+		}
+		if rev, _ := ledger.Balance(context.Background(), d, ledger.Revenue); rev != 600*(10575-10300) {
+			t.Fatalf("revenue %d, want %d", rev, 600*(10575-10300))
+		}
+		verifyLedger(t, d)
+	})
 }
