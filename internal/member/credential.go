@@ -291,17 +291,25 @@ const authQuery = "SELECT " + credentialCols + ", " +
 // switched off or has no API access is not an error here: the caller checks
 // Member.Active and Member.APIAccess and answers in its own words.
 //
-// It runs on every API request: one indexed read, no write.
+// It runs on every API request: one indexed read, no write, and its
+// answers are kept for AuthCacheTTL (see there for what that means for a
+// change made elsewhere).
 func (s *Store) Authenticate(ctx context.Context, apiKey string) (Credential, Member, error) {
 	if apiKey == "" || len(apiKey) > 256 {
 		return Credential{}, Member{}, ErrInvalidKey
+	}
+	h := token.Hash(apiKey)
+	now := s.now()
+	if e, ok := s.auth.Load(h); ok && now.Before(e.(authEntry).until) {
+		e := e.(authEntry)
+		return e.cred, e.m, nil
 	}
 	var (
 		m       Member
 		upline  sql.NullInt64
 		created int64
 	)
-	c, err := scanCredential(s.db.QueryRow(ctx, authQuery, token.Hash(apiKey)),
+	c, err := scanCredential(s.db.QueryRow(ctx, authQuery, h),
 		&m.ID, &m.Username, &m.Level, &upline, &m.Active, &m.APIAccess, &m.AccountID, &created)
 	if errors.Is(err, db.ErrNotFound) {
 		return Credential{}, Member{}, ErrInvalidKey
@@ -311,6 +319,7 @@ func (s *Store) Authenticate(ctx context.Context, apiKey string) (Credential, Me
 	}
 	m.UplineID = upline.Int64
 	m.CreatedAt = time.UnixMicro(created).UTC()
+	s.auth.Store(h, authEntry{cred: c, m: m, until: now.Add(AuthCacheTTL)})
 	return c, m, nil
 }
 
@@ -320,6 +329,7 @@ func (s *Store) Authenticate(ctx context.Context, apiKey string) (Credential, Me
 // fault.NotFound.
 func (s *Store) RevokeCredential(ctx context.Context, memberID, credentialID int64) error {
 	now := s.clock()
+	defer s.forgetAuth()
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		n, err := tx.ExecAffected(`UPDATE credentials SET revoked_at = ?
 			WHERE id = ? AND member_id = ? AND revoked_at IS NULL`, now.UnixMicro(), credentialID, memberID)
@@ -372,6 +382,7 @@ func (s *Store) SetRate(ctx context.Context, memberID, credentialID int64, perSe
 // a fault.Conflict: it is kept as it was when revoked.
 func (s *Store) updateCredential(ctx context.Context, memberID, credentialID int64, set string, args ...any) error {
 	args = append(args, credentialID, memberID)
+	defer s.forgetAuth()
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		n, err := tx.ExecAffected("UPDATE credentials SET "+set+
 			" WHERE id = ? AND member_id = ? AND revoked_at IS NULL", args...)

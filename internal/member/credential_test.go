@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"kios/internal/db"
 	"kios/internal/dbtest"
@@ -419,4 +420,43 @@ func TestParseAllowIPsCanonical(t *testing.T) {
 	if s := formatAllowIPs(got); s != want {
 		t.Fatalf("stored form %s, want %s", s, want)
 	}
+}
+
+// TestAuthCache: a change through the same Store takes effect at once even
+// after a cached answer; a change made elsewhere (another Store, as another
+// process would) takes effect once AuthCacheTTL has passed.
+func TestAuthCache(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clock := now
+		s := NewStore(d, func() time.Time { return clock })
+		m := mustAdd(t, s, NewMember{Username: "budi"})
+		a := mustCreate(t, s, NewCredential{MemberID: m.ID})
+		b := mustCreate(t, s, NewCredential{MemberID: m.ID})
+		for _, is := range []Issued{a, b} {
+			if _, _, err := s.Authenticate(ctx, is.APIKey); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RevokeCredential(ctx, m.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Authenticate(ctx, a.APIKey); !errors.Is(err, ErrInvalidKey) {
+			t.Fatalf("revoked through the same store, still accepted: %v", err)
+		}
+		if _, _, err := s.Authenticate(ctx, b.APIKey); err != nil { // cached again
+			t.Fatal(err)
+		}
+		elsewhere := NewStore(d, func() time.Time { return clock })
+		if err := elsewhere.SetAPIAccess(ctx, m.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, _ := s.Authenticate(ctx, b.APIKey); !got.APIAccess {
+			t.Fatal("the cached answer should still be served within the TTL")
+		}
+		clock = clock.Add(AuthCacheTTL)
+		if _, got, err := s.Authenticate(ctx, b.APIKey); err != nil || got.APIAccess {
+			t.Fatalf("after the TTL the change made elsewhere must show: %+v %v", got, err)
+		}
+	})
 }

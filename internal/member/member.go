@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"kios/internal/db"
@@ -33,7 +34,25 @@ type Member struct {
 type Store struct {
 	db  *db.DB
 	now func() time.Time
+	// auth caches Authenticate's answers by key hash for AuthCacheTTL; every
+	// change made through this Store empties it.
+	auth sync.Map
 }
+
+// AuthCacheTTL is how long Authenticate may answer from memory. A change
+// made through the same Store (revocation, allow-list, member switched off)
+// takes effect at once; one made by another process (the CLI, a second
+// kios serve) within this time.
+const AuthCacheTTL = time.Second
+
+type authEntry struct {
+	cred  Credential
+	m     Member
+	until time.Time
+}
+
+// forgetAuth drops every cached authentication, after a change.
+func (s *Store) forgetAuth() { s.auth.Clear() }
 
 // NewStore returns a Store on d that reads the time from now (time.Now when
 // nil).
@@ -286,6 +305,7 @@ func (s *Store) SetLevel(ctx context.Context, id int64, level string) error {
 		return fault.Field(fault.Missing, "level", "is required")
 	}
 	now := s.clock()
+	defer s.forgetAuth()
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		if err := checkLevel(tx, level); err != nil {
 			return err
@@ -297,6 +317,7 @@ func (s *Store) SetLevel(ctx context.Context, id int64, level string) error {
 // update sets one column of member id, in a write of its own.
 func (s *Store) update(ctx context.Context, id int64, set string, v any) error {
 	now := s.clock()
+	defer s.forgetAuth()
 	return s.db.Write(ctx, func(tx *db.Tx) error { return updateMember(tx, id, set, v, now) })
 }
 
