@@ -242,8 +242,9 @@ func (s *Service) claimKey(tx *db.Tx, memberID int64, scope, key, hash, ref stri
 	return oldRef, nil
 }
 
-// insert charges the member and records the order, its first event and its
-// fulfilment job.
+// insert charges the member and records the order and its fulfilment job.
+// The order's first status, processing, is its created_at; order_events
+// holds the changes after it.
 func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku catalog.SKU, attempt int, now time.Time) error {
 	inflight, err := s.account(tx, ledger.Inflight, ledger.KindSystem, false)
 	if err != nil {
@@ -259,9 +260,6 @@ func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku c
 		o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, form,
 		o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro()).Scan(&id)
 	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec("INSERT INTO order_events (order_id, status, at) VALUES (?, ?, ?)", id, Processing, now.UnixMicro()); err != nil {
 		return err
 	}
 	_, err = tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at)
@@ -354,14 +352,19 @@ type Event struct {
 	At       time.Time
 }
 
-// Events returns an order's recorded status changes, oldest first.
+// Events returns an order's status changes, oldest first: processing at its
+// creation, then each recorded change.
 func (s *Service) Events(ctx context.Context, orderID int64) ([]Event, error) {
+	var created int64
+	if err := s.db.QueryRow(ctx, "SELECT created_at FROM orders WHERE id = ?", orderID).Scan(&created); err != nil {
+		return nil, err
+	}
+	out := []Event{{Status: Processing, At: time.UnixMicro(created).UTC()}}
 	rows, err := s.db.Query(ctx, "SELECT status, supplier, detail, at FROM order_events WHERE order_id = ? ORDER BY id", orderID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Event
 	for rows.Next() {
 		var e Event
 		var at int64

@@ -105,13 +105,17 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		lease := now.Add(s.cfg.Lease).UnixMicro()
-		for _, j := range jobs {
-			if _, err := tx.Exec("UPDATE fulfilment_jobs SET phase = 'poll', lease_until = ? WHERE order_id = ?", lease, j.orderID); err != nil {
-				return err
-			}
+		if len(jobs) == 0 {
+			return nil
 		}
-		return nil
+		// One statement for the whole claim.
+		args := []any{now.Add(s.cfg.Lease).UnixMicro()}
+		lease := "UPDATE fulfilment_jobs SET phase = 'poll', lease_until = ? WHERE order_id IN (?" + strings.Repeat(", ?", len(jobs)-1) + ")"
+		for _, j := range jobs {
+			args = append(args, j.orderID)
+		}
+		_, err = tx.Exec(lease, args...)
+		return err
 	})
 	return jobs, err
 }
