@@ -246,15 +246,8 @@ func (s *Service) claimKey(tx *db.Tx, memberID int64, scope, key, hash, ref stri
 // The order's first status, processing, is its created_at; order_events
 // holds the changes after it.
 func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku catalog.SKU, attempt int, now time.Time) error {
-	inflight, err := s.account(tx, ledger.Inflight, ledger.KindSystem, false)
-	if err != nil {
-		return err
-	}
-	if _, err := ledger.Transfer(tx, "order", o.Reference, m.AccountID, inflight, o.Price, now); err != nil {
-		return err
-	}
 	var id int64
-	err = tx.QueryRow(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
+	err := tx.QueryRow(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
 		provider_name, customer, form, price, status, created_at, status_at, expired_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, form,
@@ -262,8 +255,17 @@ func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku c
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at)
-		VALUES (?, 'submit', ?, ?, ?, ?, ?)`, id, sku.Supplier, sku.SKU, sku.Cost, attempt, now.UnixMicro())
+	if _, err := tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at)
+		VALUES (?, 'submit', ?, ?, ?, ?, ?)`, id, sku.Supplier, sku.SKU, sku.Cost, attempt, now.UnixMicro()); err != nil {
+		return err
+	}
+	// The charge comes last: on PostgreSQL its row locks (the member's
+	// account, an inflight stripe) are then held only while committing.
+	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, o.Reference), ledger.KindSystem, false)
+	if err != nil {
+		return err
+	}
+	_, err = ledger.Transfer(tx, "order", o.Reference, m.AccountID, inflight, o.Price, now)
 	return err
 }
 

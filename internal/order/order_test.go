@@ -146,7 +146,7 @@ func (w *world) settle(t *testing.T) {
 
 func (w *world) balance(t *testing.T, code string) int64 {
 	t.Helper()
-	b, err := ledger.Balance(context.Background(), w.d, code)
+	b, err := ledger.Total(context.Background(), w.d, code)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,39 +174,36 @@ func (s *Service) record(j job, res supplier.Result, callErr error) {
 func (s *Service) settleSuccess(ctx context.Context, j job, res supplier.Result) error {
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		now := s.now()
-		n, err := tx.ExecAffected(`UPDATE orders SET status = ?, sn = ?, note = ?, supplier = ?, cost = ?, status_at = ?
-			WHERE id = ? AND status = ?`, Success, res.SN, note(Success, now), j.supplier, j.cost, now.UnixMicro(), j.orderID, Processing)
-		if err != nil {
+		if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {
 			return err
 		}
-		if n == 1 {
-			if err := s.postSuccess(tx, j, now); err != nil {
-				return err
-			}
-			if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
-				j.orderID, Success, j.supplier, res.SN, now.UnixMicro()); err != nil {
-				return err
-			}
+		n, err := tx.ExecAffected(`UPDATE orders SET status = ?, sn = ?, note = ?, supplier = ?, cost = ?, status_at = ?
+			WHERE id = ? AND status = ?`, Success, res.SN, note(Success, now), j.supplier, j.cost, now.UnixMicro(), j.orderID, Processing)
+		if err != nil || n == 0 {
+			return err // n == 0: settled already (by an operator): nothing to book
 		}
-		_, err = tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID)
-		return err
+		if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
+			j.orderID, Success, j.supplier, res.SN, now.UnixMicro()); err != nil {
+			return err
+		}
+		return s.postSuccess(tx, j, now) // last: see insert
 	})
 }
 
 // postSuccess moves the price out of inflight: the cost to the supplier,
-// the margin to revenue.
+// the margin to revenue, each in the stripe of the order's reference.
 func (s *Service) postSuccess(tx *db.Tx, j job, now time.Time) error {
-	inflight, err := s.account(tx, ledger.Inflight, ledger.KindSystem, false)
+	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, j.reference), ledger.KindSystem, false)
 	if err != nil {
 		return err
 	}
-	sup, err := s.account(tx, ledger.SupplierCode(j.supplier), ledger.KindSupplier, true)
+	sup, err := s.account(tx, ledger.Stripe(ledger.SupplierCode(j.supplier), j.reference), ledger.KindSupplier, true)
 	if err != nil {
 		return err
 	}
 	ps := []ledger.Posting{{Account: inflight, Amount: -j.price}, {Account: sup, Amount: j.cost}}
 	if margin := j.price - j.cost; margin > 0 {
-		rev, err := s.account(tx, ledger.Revenue, ledger.KindSystem, false)
+		rev, err := s.account(tx, ledger.Stripe(ledger.Revenue, j.reference), ledger.KindSystem, false)
 		if err != nil {
 			return err
 		}
@@ -239,25 +236,23 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 			tx.AfterCommit(s.poke)
 			return err
 		}
+		if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {
+			return err
+		}
 		n, err := tx.ExecAffected(`UPDATE orders SET status = ?, note = ?, supplier = ?, status_at = ? WHERE id = ? AND status = ?`,
 			Failed, note(Failed, now), j.supplier, now.UnixMicro(), j.orderID, Processing)
+		if err != nil || n == 0 {
+			return err
+		}
+		if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
+			j.orderID, Failed, j.supplier, detail, now.UnixMicro()); err != nil {
+			return err
+		}
+		inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, j.reference), ledger.KindSystem, false)
 		if err != nil {
 			return err
 		}
-		if n == 1 {
-			inflight, err := s.account(tx, ledger.Inflight, ledger.KindSystem, false)
-			if err != nil {
-				return err
-			}
-			if _, err := ledger.Transfer(tx, "order_refund", j.reference, inflight, j.account, j.price, now); err != nil {
-				return err
-			}
-			if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
-				j.orderID, Failed, j.supplier, detail, now.UnixMicro()); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID)
+		_, err = ledger.Transfer(tx, "order_refund", j.reference, inflight, j.account, j.price, now) // last: see insert
 		return err
 	})
 }

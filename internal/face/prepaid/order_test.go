@@ -319,7 +319,7 @@ func TestThousandOrdersAgainstSixHundred(t *testing.T) {
 		if b, _ := ledger.Balance(context.Background(), d, ledger.MemberCode(f.zorro.ID)); b != 0 {
 			t.Fatalf("balance %d, want 0", b)
 		}
-		if rev, _ := ledger.Balance(context.Background(), d, ledger.Revenue); rev != 600*(10575-10300) {
+		if rev, _ := ledger.Total(context.Background(), d, ledger.Revenue); rev != 600*(10575-10300) {
 			t.Fatalf("revenue %d, want %d", rev, 600*(10575-10300))
 		}
 		verifyLedger(t, d)

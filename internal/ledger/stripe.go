@@ -1,0 +1,47 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"kios/internal/db"
+)
+
+// Stripes is how many accounts a busy system account is spread over.
+//
+// Every order credits system:inflight when it is created and debits it when
+// it settles; every success credits system:revenue and the supplier's
+// account. On PostgreSQL each of those updates holds the account's row lock
+// until its transaction commits, so one row would let only one order
+// through at a time. Spread over Stripes accounts ("system:inflight/07"),
+// that many transactions can commit at once. The stripe is chosen from the
+// business reference, so an order's settlement finds its inflight money in
+// the stripe its creation put it in. A striped account's balance is the sum
+// of its stripes; Verify's invariants hold for each of them.
+const Stripes = 16
+
+// Stripe returns the code of the stripe of account code that reference
+// belongs to.
+func Stripe(code, reference string) string {
+	h := fnv.New32a()
+	h.Write([]byte(reference))
+	return fmt.Sprintf("%s/%02d", code, h.Sum32()%Stripes)
+}
+
+// StripeBase returns the account code a stripe belongs to ("system:inflight"
+// for "system:inflight/07"), or code itself when it is not a stripe.
+func StripeBase(code string) string {
+	if i := strings.LastIndexByte(code, '/'); i > 0 {
+		return code[:i]
+	}
+	return code
+}
+
+// Total returns the balance of account code together with all its stripes.
+func Total(ctx context.Context, d *db.DB, code string) (int64, error) {
+	var b int64
+	err := d.QueryRow(ctx, "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE code = ? OR code LIKE ?", code, code+"/%").Scan(&b)
+	return b, err
+}
