@@ -246,12 +246,11 @@ func (s *Service) claimKey(tx *db.Tx, memberID int64, scope, key, hash, ref stri
 // The order's first status, processing, is its created_at; order_events
 // holds the changes after it.
 func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku catalog.SKU, attempt int, now time.Time) error {
-	var id int64
-	err := tx.QueryRow(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
+	id, err := tx.InsertID(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
 		provider_name, customer, form, price, status, created_at, status_at, expired_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, form,
-		o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro()).Scan(&id)
+		o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro())
 	if err != nil {
 		return err
 	}
