@@ -14,8 +14,10 @@ import (
 // On SQLite one writer goroutine runs the functions of many concurrent callers
 // in one transaction, each inside its own savepoint: a function that fails
 // rolls back alone, and one fsync'd commit then answers every caller (group
-// commit). fn runs on the writer goroutine, so it must be quick and must not
-// call Write itself.
+// commit). Before it starts a batch the writer may wait, up to
+// Options.Linger, for the callers it has just answered, so that concurrent
+// callers share commits rather than take turns. fn runs on the writer
+// goroutine, so it must be quick and must not call Write itself.
 //
 // On PostgreSQL each call is its own READ COMMITTED transaction, run again
 // from the start when PostgreSQL reports a serialization failure or deadlock;
@@ -93,6 +95,7 @@ func (d *DB) writeSQLite(ctx context.Context, fn func(tx *Tx) error) error {
 		return ErrClosed
 	default:
 	}
+	d.submitted.Add(1)
 	select {
 	case d.reqs <- r:
 	case <-d.stop:
@@ -129,6 +132,11 @@ func (d *DB) writer() {
 	defer d.writerWG.Done()
 	defer close(d.exited)
 	batch := make([]*request, 0, d.maxBatch)
+	var wait *time.Timer
+	if d.linger > 0 {
+		wait = time.NewTimer(d.linger)
+		wait.Stop()
+	}
 	for {
 		select {
 		case r := <-d.reqs:
@@ -144,18 +152,49 @@ func (d *DB) writer() {
 				}
 			}
 		}
-	fill:
-		for len(batch) < d.maxBatch {
-			select {
-			case r := <-d.reqs:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		batch = d.fill(batch, wait)
 		d.runBatch(batch)
 		clear(batch)
 	}
+}
+
+// fill adds the queued requests to batch, up to MaxBatch. While fewer
+// requests have arrived since the last commit answered its callers than it
+// answered, it also waits, for at most Options.Linger in all, for more: under
+// load those callers are about to send their next writes, and they had
+// better share this commit than queue behind it for the next one.
+func (d *DB) fill(batch []*request, wait *time.Timer) []*request {
+	waiting := false
+	defer func() {
+		if waiting {
+			wait.Stop()
+		}
+	}()
+	for len(batch) < d.maxBatch {
+		select {
+		case r := <-d.reqs:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if wait == nil || d.submitted.Load()-d.answeredAt >= int64(d.answered) {
+			return batch
+		}
+		if !waiting {
+			wait.Reset(d.linger)
+			waiting = true
+		}
+		select {
+		case r := <-d.reqs:
+			batch = append(batch, r)
+		case <-wait.C:
+			waiting = false
+			return batch
+		case <-d.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 // runBatch runs the batch's functions in one transaction, each in its own
@@ -163,16 +202,18 @@ func (d *DB) writer() {
 func (d *DB) runBatch(batch []*request) {
 	ctx := context.Background()
 	finish := func(err error) {
+		d.answered, d.answeredAt = 0, d.submitted.Load()
 		for _, r := range batch {
 			if r.state.Load() == reqTaken {
 				if r.err == nil && r.panic == nil {
 					r.err = err
 				}
 				close(r.done)
+				d.answered++
 			}
 		}
 	}
-	if _, err := d.wconn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if err := d.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		for _, r := range batch {
 			r.state.CompareAndSwap(reqPending, reqTaken)
 		}

@@ -5,11 +5,13 @@
 package ledger
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"kios/internal/db"
@@ -152,57 +154,168 @@ func AccountByCode(tx *db.Tx, code string) (Account, error) {
 // fails the whole entry with ErrInsufficientFunds, and the caller's
 // transaction (or savepoint) must then be rolled back, which db.Write does
 // when the function returns the error.
+//
+// On PostgreSQL an entry whose postings name distinct accounts (every
+// transfer) is written by one statement, one round trip instead of one per
+// posting and row; see postPostgresSQL.
 func Post(tx *db.Tx, e Entry, now time.Time) (int64, error) {
 	if err := e.Validate(); err != nil {
 		return 0, err
 	}
 	ps := slices.Clone(e.Postings)
-	slices.SortFunc(ps, func(a, b Posting) int {
-		switch {
-		case a.Account < b.Account:
-			return -1
-		case a.Account > b.Account:
-			return 1
+	slices.SortStableFunc(ps, func(a, b Posting) int { return cmp.Compare(a.Account, b.Account) })
+	distinct := true
+	for i := 1; i < len(ps); i++ {
+		if ps[i].Account == ps[i-1].Account {
+			distinct = false
+			break
 		}
-		return 0
-	})
+	}
+	if tx.Dialect() == db.Postgres && distinct {
+		return postOneStatement(tx, e, ps, now)
+	}
 	for _, p := range ps {
-		n, err := tx.ExecAffected(`UPDATE accounts SET balance = balance + ?
-			WHERE id = ? AND (allow_negative OR balance + ? >= 0)`, p.Amount, p.Account, p.Amount)
+		n, err := tx.ExecAffected(guardedUpdate, p.Amount, p.Account, p.Amount)
 		if err != nil {
 			return 0, err
 		}
 		if n == 0 {
-			var exists int
-			if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE id = ?", p.Account).Scan(&exists); err != nil {
-				return 0, err
-			}
-			if exists == 0 {
-				return 0, fmt.Errorf("%w: id %d", ErrNoAccount, p.Account)
-			}
-			return 0, ErrInsufficientFunds
+			return 0, refusal(tx, p.Account)
 		}
 	}
 	var id int64
-	err := tx.QueryRow("INSERT INTO entries (kind, reference, memo, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-		e.Kind, e.Reference, e.Memo, now.UnixMicro()).Scan(&id)
+	if tx.Dialect() == db.SQLite {
+		// SQLite implements RETURNING with a temporary table per execution,
+		// which costs more than the insert itself; the connection's last
+		// inserted rowid, just set by this insert, is the entry's id.
+		res, err := tx.Exec(insertEntry, e.Kind, e.Reference, e.Memo, now.UnixMicro())
+		if err != nil {
+			return 0, err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return 0, err
+		}
+	} else {
+		err := tx.QueryRow(insertEntry+" RETURNING id", e.Kind, e.Reference, e.Memo, now.UnixMicro()).Scan(&id)
+		if err != nil {
+			return 0, err
+		}
+	}
+	// One row per statement: SQLite runs a multi-row INSERT under a
+	// statement journal (it may fail half-way), which copies every page it
+	// touches; single-row inserts need none, and the statement is the same
+	// text, so prepared once, whatever the number of postings.
+	for _, p := range e.Postings {
+		if _, err := tx.Exec(insertPosting, id, p.Account, p.Amount); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+const (
+	// guardedUpdate moves an amount into an account (negative: out of it),
+	// refusing to take an account that may not go negative below zero. Its
+	// arguments are the amount, the account and the amount again.
+	guardedUpdate = `UPDATE accounts SET balance = balance + ?
+			WHERE id = ? AND (allow_negative OR balance + ? >= 0)`
+	insertEntry   = "INSERT INTO entries (kind, reference, memo, created_at) VALUES (?, ?, ?, ?)"
+	insertPosting = "INSERT INTO postings (entry_id, account_id, amount) VALUES (?, ?, ?)"
+)
+
+// refusal explains why the guarded update of account changed no row: the
+// account does not exist, or the posting would overdraw it.
+func refusal(tx *db.Tx, account int64) error {
+	var exists int
+	if err := tx.QueryRow("SELECT COUNT(*) FROM accounts WHERE id = ?", account).Scan(&exists); err != nil {
+		return err
+	}
+	if exists == 0 {
+		return fmt.Errorf("%w: id %d", ErrNoAccount, account)
+	}
+	return ErrInsufficientFunds
+}
+
+// postPostgresSQL returns the statement that writes an entry of n postings
+// on distinct accounts in one PostgreSQL statement:
+//
+//   - p lists the postings, (account, amount, ord), as a VALUES list rather
+//     than arrays, so that PostgreSQL knows its size when it plans the
+//     prepared statement once for all executions (with arrays it re-plans
+//     every execution, which costs more than running it);
+//   - locked takes the accounts' row locks first, in account order (the
+//     LockRows node sits above the Sort), so that concurrent entries never
+//     wait for each other in a cycle, as the separate updates in account
+//     order guarantee on the other path; moved reads its count in a
+//     one-time filter, which runs before the UPDATE touches any row;
+//   - moved is the guarded update of every account, with the same guard as
+//     guardedUpdate; under READ COMMITTED the guard is evaluated again on
+//     the newest version of a row that a concurrent entry changed;
+//   - entry and posted insert the entry and its postings only when every
+//     guarded update changed its row.
+//
+// The statement returns how many accounts it locked (found) and moved, and
+// the entry's id (0 when it wrote none).
+func postPostgresSQL(n int) string {
+	if q, ok := postPostgresCache.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("WITH p (account, amount, ord) AS (\n\tVALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(?::bigint, ?::bigint, %d)", i+1)
+	}
+	b.WriteString(`
+), locked AS MATERIALIZED (
+	SELECT a.id FROM accounts a WHERE a.id IN (SELECT account FROM p) ORDER BY a.id FOR NO KEY UPDATE
+), moved AS (
+	UPDATE accounts a SET balance = a.balance + p.amount FROM p
+	WHERE a.id = p.account AND (SELECT count(*) FROM locked) > 0
+		AND (a.allow_negative OR a.balance + p.amount >= 0)
+	RETURNING a.id
+), entry AS (
+	INSERT INTO entries (kind, reference, memo, created_at)
+	SELECT ?::text, ?::text, ?::text, ?::bigint WHERE (SELECT count(*) FROM moved) = ?::bigint
+	RETURNING id
+), posted AS (
+	INSERT INTO postings (entry_id, account_id, amount)
+	SELECT entry.id, p.account, p.amount FROM entry, p ORDER BY p.ord
+)
+SELECT (SELECT count(*) FROM locked), (SELECT count(*) FROM moved), COALESCE((SELECT id FROM entry), 0)`)
+	q, _ := postPostgresCache.LoadOrStore(n, b.String())
+	return q.(string)
+}
+
+var postPostgresCache sync.Map // number of postings → statement
+
+// postOneStatement is Post on PostgreSQL for postings on distinct accounts;
+// sorted is e.Postings in account order.
+func postOneStatement(tx *db.Tx, e Entry, sorted []Posting, now time.Time) (int64, error) {
+	n := int64(len(e.Postings))
+	args := make([]any, 0, 2*n+5)
+	for _, p := range e.Postings {
+		args = append(args, p.Account, p.Amount)
+	}
+	args = append(args, e.Kind, e.Reference, e.Memo, now.UnixMicro(), n)
+	var locked, moved, id int64
+	err := tx.QueryRow(postPostgresSQL(len(e.Postings)), args...).Scan(&locked, &moved, &id)
 	if err != nil {
 		return 0, err
 	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO postings (entry_id, account_id, amount) VALUES ")
-	args := make([]any, 0, 3*len(e.Postings))
-	for i, p := range e.Postings {
-		if i > 0 {
-			q.WriteString(", ")
+	if moved == n && id != 0 {
+		return id, nil
+	}
+	if locked < n { // some account does not exist: name the first, as the other path does
+		for _, p := range sorted {
+			if err := refusal(tx, p.Account); !errors.Is(err, ErrInsufficientFunds) {
+				return 0, err
+			}
 		}
-		q.WriteString("(?, ?, ?)")
-		args = append(args, id, p.Account, p.Amount)
 	}
-	if _, err := tx.Exec(q.String(), args...); err != nil {
-		return 0, err
-	}
-	return id, nil
+	return 0, ErrInsufficientFunds
 }
 
 // Transfer posts a two-legged entry moving amount from one account to

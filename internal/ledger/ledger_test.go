@@ -335,3 +335,55 @@ func TestConcurrentTransfersConserveMoney(t *testing.T) {
 		mustVerify(t, d)
 	})
 }
+
+// TestPostManyLegs covers entries that are not simple transfers: three
+// distinct accounts (on PostgreSQL, the one-statement path), an account
+// named twice (the statement-per-posting path), and a refusal found on a
+// leg after others already moved, which must leave nothing behind.
+func TestPostManyLegs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ids := setup(t, d, 1000, 0, 0)
+		post := func(ps ...ledger.Posting) (int64, error) {
+			var id int64
+			err := d.Write(ctx, func(tx *db.Tx) error {
+				var err error
+				id, err = ledger.Post(tx, ledger.Entry{Kind: "split", Postings: ps}, now)
+				return err
+			})
+			return id, err
+		}
+		if _, err := post(ledger.Posting{ids[0], -300}, ledger.Posting{ids[2], 100}, ledger.Posting{ids[1], 200}); err != nil {
+			t.Fatalf("three legs: %v", err)
+		}
+		// ids[1] named twice: it receives 50 and pays 20 in one entry.
+		id, err := post(ledger.Posting{ids[1], 50}, ledger.Posting{ids[0], -50}, ledger.Posting{ids[1], -20}, ledger.Posting{ids[2], 20})
+		if err != nil {
+			t.Fatalf("repeated account: %v", err)
+		}
+		var n int
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM postings WHERE entry_id = ?", id).Scan(&n); err != nil || n != 4 {
+			t.Fatalf("entry %d has %d postings (%v), want 4", id, n, err)
+		}
+		before := mustVerify(t, d)
+		// ids[2] (120) cannot pay 500; ids[0] and ids[1] come first in
+		// account order and move before the refusal.
+		_, err = post(ledger.Posting{ids[2], -500}, ledger.Posting{ids[0], 250}, ledger.Posting{ids[1], 250})
+		if !errors.Is(err, ledger.ErrInsufficientFunds) {
+			t.Fatalf("overdrawing leg: %v, want ErrInsufficientFunds", err)
+		}
+		_, err = post(ledger.Posting{ids[0], -5}, ledger.Posting{999999, 3}, ledger.Posting{ids[1], 2})
+		if !errors.Is(err, ledger.ErrNoAccount) {
+			t.Fatalf("missing account: %v, want ErrNoAccount", err)
+		}
+		after := mustVerify(t, d)
+		if after.Entries != before.Entries || after.Postings != before.Postings {
+			t.Fatalf("refused entries left rows: %+v → %+v", before, after)
+		}
+		for i, want := range []int64{650, 230, 120} {
+			if b := balance(t, d, ids[i]); b != want {
+				t.Errorf("account %d holds %d, want %d", i, b, want)
+			}
+		}
+	})
+}
