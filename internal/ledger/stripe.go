@@ -20,7 +20,7 @@ import (
 // business reference, so an order's settlement finds its inflight money in
 // the stripe its creation put it in. A striped account's balance is the sum
 // of its stripes; Verify's invariants hold for each of them.
-const Stripes = 16
+const Stripes = 64
 
 // Stripe returns the code of the stripe of account code that reference
 // belongs to.

@@ -40,10 +40,14 @@ func (s *Service) Run(ctx context.Context) {
 	defer wg.Wait()
 	idle := time.NewTimer(0)
 	defer idle.Stop()
+	// A claim is a transaction of its own: claim in batches of at least a
+	// quarter of the slots unless nothing is in flight, rather than one job
+	// each time one slot frees.
+	batch := max(1, s.cfg.Workers/4)
 	for {
 		free := s.cfg.Workers - len(sem)
 		var jobs []job
-		if free > 0 {
+		if free >= batch || free == s.cfg.Workers {
 			var err error
 			jobs, err = s.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
