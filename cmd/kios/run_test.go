@@ -247,7 +247,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		res <- result{status: resp.StatusCode, body: string(b)}
 	}()
 	pw.Write([]byte("["))
-	time.Sleep(200 * time.Millisecond) // let the handler start reading
+	time.Sleep(500 * time.Millisecond) // let the handler start reading
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 	time.Sleep(200 * time.Millisecond) // let the shutdown begin
