@@ -328,8 +328,10 @@ func (s *Service) GetByPartnerReference(ctx context.Context, memberID int64, pre
 // Stuck lists orders still processing longer than the configured bound
 // (unknown or pending at their supplier): an operator must settle them.
 func (s *Service) Stuck(ctx context.Context) ([]Order, error) {
+	// The literal status lets both databases use the partial index
+	// orders_processing.
 	rows, err := s.db.Query(ctx, "SELECT "+orderColumns+` FROM orders
-		WHERE status = ? AND created_at <= ? ORDER BY created_at`, Processing, s.now().Add(-s.cfg.StuckAfter).UnixMicro())
+		WHERE status = 'processing' AND created_at <= ? ORDER BY created_at`, s.now().Add(-s.cfg.StuckAfter).UnixMicro())
 	if err != nil {
 		return nil, err
 	}
