@@ -40,6 +40,7 @@ func commands() []command {
 		{"credential create", "create an API key and secret key for a member (shown once)", credentialCreateCmd},
 		{"credential revoke", "revoke a member's API credential", credentialRevokeCmd},
 		{"operator add", "add an operator with a role, a password and an API token", operatorAddCmd},
+		{"store add", "add a QRIS store for a member (its static QRIS is checked)", storeAddCmd},
 		{"bench", "load-test kios: drive orders over HTTP against a kios on loopback", benchCmd},
 		{"ledger verify", "check the ledger's invariants; exits non-zero on any violation", ledgerVerifyCmd},
 		{"deposit confirm", "credit an unpaid deposit whose money has arrived", depositConfirmCmd},

@@ -165,7 +165,7 @@ func TestServeDemoEndToEnd(t *testing.T) {
 			base, stop := startServe(t, args...)
 			info := readDemo(t, dir)
 			if info.BaseURL != base || info.Username != "demo" || info.Operator.Username != "admin" ||
-				info.APIKey == "" || info.SecretKey == "" || info.Password == "" || info.Operator.Token == "" {
+				info.APIKey == "" || info.SecretKey == "" || info.Password == "" || info.Operator.Token == "" || info.StoreID == 0 {
 				t.Fatalf("demo.json incomplete: %+v", info)
 			}
 			status, body := phpBalance(t, base, info.APIKey, info.SecretKey)
@@ -191,7 +191,7 @@ func TestServeDemoEndToEnd(t *testing.T) {
 			// Again: the same member, credentials and funding (not funded twice).
 			base, stop = startServe(t, args...)
 			again := readDemo(t, dir)
-			if again.APIKey != info.APIKey || again.SecretKey != info.SecretKey || again.Password != info.Password || again.Operator != info.Operator {
+			if again.APIKey != info.APIKey || again.SecretKey != info.SecretKey || again.Password != info.Password || again.Operator != info.Operator || again.StoreID != info.StoreID {
 				t.Fatalf("second --demo run did not reuse the demo data:\n%+v\n%+v", info, again)
 			}
 			if status, body := phpBalance(t, base, info.APIKey, info.SecretKey); status != 200 || body != want {

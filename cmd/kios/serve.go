@@ -20,6 +20,7 @@ import (
 	"kios/internal/member"
 	"kios/internal/operator"
 	"kios/internal/order"
+	"kios/internal/payment"
 	"kios/internal/ratelimit"
 	"kios/internal/server"
 	"kios/internal/supplier"
@@ -98,7 +99,7 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	a.catalog = catalog.NewStore(d, time.Now)
 	if cfg.Demo {
 		path := filepath.Join(cfg.DataDir, "demo.json")
-		if _, err := demo.Ensure(ctx, demo.Deps{DB: d, Members: a.members, Operators: operators, Catalog: a.catalog, Now: time.Now}, path, a.baseURL); err != nil {
+		if _, err := demo.Ensure(ctx, demo.Deps{DB: d, Members: a.members, Operators: operators, Catalog: a.catalog, Stores: payment.NewStores(d, time.Now), Now: time.Now}, path, a.baseURL); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("demo: %w", err)
 		}

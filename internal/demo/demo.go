@@ -1,5 +1,5 @@
-// Package demo creates the demo member, operator, credentials and catalog
-// that `kios serve --demo` runs with, and records them in demo.json.
+// Package demo creates the demo member, operator, credentials, catalog and
+// store that `kios serve --demo` runs with, and records them in demo.json.
 // Running it again reuses whatever still works and replaces only what does
 // not.
 package demo
@@ -19,6 +19,7 @@ import (
 	"kios/internal/ledger"
 	"kios/internal/member"
 	"kios/internal/operator"
+	"kios/internal/payment"
 	"kios/internal/token"
 )
 
@@ -27,6 +28,8 @@ const (
 	Username     = "demo"
 	Level        = "reseller"
 	OperatorName = "admin"
+	StoreName    = "Toko Demo"
+	StoreCity    = "Jakarta"
 	Funding      = 1_000_000 // rupiah
 	fundingRef   = "DEMO-FUNDING"
 )
@@ -54,7 +57,8 @@ type Deps struct {
 	DB        *db.DB
 	Members   *member.Store
 	Operators *operator.Store
-	Catalog   *catalog.Store // when set, the demo catalog is loaded too
+	Catalog   *catalog.Store  // when set, the demo catalog is loaded too
+	Stores    *payment.Stores // when set, the demo store is made too
 	Now       func() time.Time
 }
 
@@ -93,7 +97,27 @@ func Ensure(ctx context.Context, d Deps, path, baseURL string) (Info, error) {
 			return Info{}, fmt.Errorf("demo catalog: %w", err)
 		}
 	}
+	if d.Stores != nil {
+		if info.StoreID, err = ensureStore(ctx, d, m.member); err != nil {
+			return Info{}, fmt.Errorf("demo store: %w", err)
+		}
+	}
 	return info, write(path, info)
+}
+
+// ensureStore returns the demo member's first store, or makes a sandbox
+// store with a static QRIS of kios's own making when it has none.
+func ensureStore(ctx context.Context, d Deps, m member.Member) (int64, error) {
+	stores, err := d.Stores.ForMember(ctx, m.ID)
+	if err != nil {
+		return 0, err
+	}
+	if len(stores) > 0 {
+		return stores[0].ID, nil
+	}
+	st, err := d.Stores.Add(ctx, payment.NewStore{MemberID: m.ID, Name: StoreName,
+		StaticQRIS: payment.DemoQRIS(StoreName, StoreCity), Sandbox: true})
+	return st.ID, err
 }
 
 type memberWithPassword struct {
