@@ -1,0 +1,315 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"kios/internal/db"
+)
+
+// Backoff is the delay before each retry of a message whose attempt failed:
+// the first retry 10 s after the first attempt, and so on. After the attempt
+// that follows the last delay fails, the message is given up (failed). Each
+// delay is jittered by ±Jitter.
+var Backoff = []time.Duration{
+	10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 24 * time.Hour,
+}
+
+// Jitter is the fraction by which each Backoff delay is randomly lengthened
+// or shortened, so that retries of many messages spread out.
+const Jitter = 0.10
+
+// maxErrorText bounds the error text kept per attempt.
+const maxErrorText = 1024
+
+// claimed is a message a worker holds, with what sending it needs.
+type claimed struct {
+	id        int64
+	memberID  int64
+	kind      string
+	reference string
+	payload   []byte
+	attempts  int
+	url       string
+	secret    string // sealed
+	previous  string // sealed, "" when not signing any more
+}
+
+// Run delivers due messages until ctx ends, then waits for the deliveries
+// in flight to finish and be recorded. It looks for due messages when poked
+// (Poke), when a delivery ends, and every PollInterval. Several Run loops,
+// in one process or in several processes sharing a PostgreSQL database,
+// never hold one message at the same time.
+func (s *Service) Run(ctx context.Context) {
+	workers := max(1, s.Workers)
+	poll := s.PollInterval
+	if poll <= 0 {
+		poll = time.Second
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	// Claim in batches of at least a quarter of the slots unless nothing
+	// is in flight, rather than one message each time one slot frees.
+	batch := max(1, workers/4)
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		free := workers - len(sem)
+		var ms []claimed
+		if free >= batch || free == workers {
+			var err error
+			ms, err = s.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Error("webhook: claim failed", "err", err)
+			}
+		}
+		for _, m := range ms {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done(); s.Poke() }()
+				// A delivery started is finished and recorded even
+				// when ctx ends meanwhile; the client's timeout bounds it.
+				s.deliver(context.WithoutCancel(ctx), m)
+			}()
+		}
+		if len(ms) > 0 && len(ms) == free {
+			continue // there may be more due right now
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// deliverDue claims every due message, delivers them and waits for the
+// outcomes; it returns how many it delivered or tried. Tests use it to step
+// through the schedule.
+func (s *Service) deliverDue(ctx context.Context) int {
+	n := 0
+	for {
+		ms, err := s.claim(ctx, 64)
+		if err != nil || len(ms) == 0 {
+			return n
+		}
+		var wg sync.WaitGroup
+		for _, m := range ms {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.deliver(ctx, m) }()
+		}
+		wg.Wait()
+		n += len(ms)
+	}
+}
+
+// claim leases up to limit due messages, oldest first, leaving out any whose
+// member and reference have an earlier message still pending: a later status
+// never overtakes an earlier one. A message given up (failed) does not hold
+// back later ones.
+func (s *Service) claim(ctx context.Context, limit int) ([]claimed, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var ms []claimed
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		ms = ms[:0]
+		now := s.now()
+		q := `SELECT m.id, m.member_id, m.kind, m.reference, m.payload, m.attempts, e.url, e.secret,
+			CASE WHEN e.previous_until > ? THEN e.previous_secret ELSE '' END
+			FROM webhook_messages m JOIN webhook_endpoints e ON e.member_id = m.member_id
+			WHERE m.status = 'pending' AND m.next_at <= ? AND m.lease_until <= ?
+			AND (m.reference = '' OR NOT EXISTS (SELECT 1 FROM webhook_messages p
+				WHERE p.member_id = m.member_id AND p.reference = m.reference
+				AND p.status = 'pending' AND p.id < m.id))
+			ORDER BY m.id LIMIT ?`
+		if tx.Dialect() == db.Postgres {
+			q += " FOR UPDATE OF m SKIP LOCKED"
+		}
+		rows, err := tx.Query(q, now.UnixMicro(), now.UnixMicro(), now.UnixMicro(), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var m claimed
+			var payload string
+			if err := rows.Scan(&m.id, &m.memberID, &m.kind, &m.reference, &payload, &m.attempts,
+				&m.url, &m.secret, &m.previous); err != nil {
+				rows.Close()
+				return err
+			}
+			m.payload = []byte(payload)
+			ms = append(ms, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ms) == 0 {
+			return nil
+		}
+		args := []any{now.Add(s.lease).UnixMicro()}
+		for _, m := range ms {
+			args = append(args, m.id)
+		}
+		_, err = tx.Exec("UPDATE webhook_messages SET lease_until = ? WHERE id IN (?"+
+			strings.Repeat(", ?", len(ms)-1)+")", args...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ms, nil
+}
+
+// MessageID is the webhook-id of the message with the given outbox id: the
+// same across retries and redeliveries, so that a receiver can drop
+// duplicates.
+func MessageID(id int64) string { return "msg_" + strconv.FormatInt(id, 10) }
+
+// outcome is what one attempt came to.
+type outcome struct {
+	at        time.Time
+	status    int
+	latency   time.Duration
+	body      []byte
+	err       string // "" when delivered
+	delivered bool
+}
+
+// deliver makes one attempt at m and records it.
+func (s *Service) deliver(ctx context.Context, m claimed) {
+	o := s.attempt(ctx, m)
+	if err := s.record(ctx, m, o); err != nil {
+		// The lease runs out and the message is tried again.
+		s.logger.Error("webhook: recording an attempt failed", "message", m.id, "err", err)
+	}
+}
+
+// attempt signs and posts m and judges the answer.
+func (s *Service) attempt(ctx context.Context, m claimed) outcome {
+	o := outcome{at: s.now()}
+	secrets := make([]string, 0, 2)
+	for _, sealed := range []string{m.secret, m.previous} {
+		if sealed == "" {
+			continue
+		}
+		secret, err := s.keys.Open(sealed)
+		if err != nil {
+			o.err = "signing secret: " + err.Error()
+			return o
+		}
+		secrets = append(secrets, secret)
+	}
+	h, err := Sign(secrets, MessageID(m.id), o.at, m.payload)
+	if err != nil {
+		o.err = "signing: " + err.Error()
+		return o
+	}
+	hdr := make(http.Header, 5)
+	h.Set(hdr)
+	resp, err := s.client.Post(ctx, m.url, hdr, m.payload)
+	o.status, o.latency, o.body = resp.StatusCode, resp.Latency, resp.Body
+	switch {
+	case err != nil:
+		o.err = err.Error()
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		o.err = fmt.Sprintf("HTTP %d", resp.StatusCode)
+	default:
+		if st, ok := bodyStatus(resp.Body); ok && st >= 400 {
+			o.err = fmt.Sprintf("HTTP %d with status %v in the body", resp.StatusCode, st)
+		} else {
+			o.delivered = true
+		}
+	}
+	return o
+}
+
+// bodyStatus returns the numeric "status" of a JSON object body. A body
+// that is not a JSON object (or was cut at 1 KiB) has none.
+func bodyStatus(body []byte) (float64, bool) {
+	var v struct {
+		Status any `json:"status"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return 0, false
+	}
+	f, ok := v.Status.(float64)
+	return f, ok
+}
+
+// record stores the attempt and the message's next state: delivered,
+// scheduled for a retry, or given up.
+func (s *Service) record(ctx context.Context, m claimed, o outcome) error {
+	n := m.attempts + 1
+	status, nextAt := StatusPending, int64(0)
+	switch {
+	case o.delivered:
+		status = StatusDelivered
+	case n > len(Backoff):
+		status = StatusFailed
+	default:
+		nextAt = o.at.Add(jitter(Backoff[n-1])).UnixMicro()
+	}
+	errText := o.err
+	if len(errText) > maxErrorText {
+		errText = errText[:maxErrorText]
+	}
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		var last int64
+		if err := tx.QueryRow("SELECT COALESCE(MAX(n), 0) FROM webhook_attempts WHERE message_id = ?", m.id).Scan(&last); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT INTO webhook_attempts (message_id, n, at, http_status, latency_us, error, response)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			m.id, last+1, o.at.UnixMicro(), o.status, o.latency.Microseconds(), text(errText), text(string(o.body))); err != nil {
+			return err
+		}
+		var err error
+		switch status {
+		case StatusDelivered:
+			_, err = tx.Exec(`UPDATE webhook_messages SET status = 'delivered', attempts = ?, lease_until = 0, delivered_at = ?
+				WHERE id = ? AND status = 'pending'`, n, s.now().UnixMicro(), m.id)
+			if err == nil && m.kind == KindTransactionStatus && s.OnDelivered != nil {
+				err = s.OnDelivered(tx, m.reference)
+			}
+			// A later message for the same reference may be due now.
+			tx.AfterCommit(s.Poke)
+		case StatusFailed:
+			_, err = tx.Exec(`UPDATE webhook_messages SET status = 'failed', attempts = ?, lease_until = 0
+				WHERE id = ? AND status = 'pending'`, n, m.id)
+		default:
+			_, err = tx.Exec(`UPDATE webhook_messages SET attempts = ?, next_at = ?, lease_until = 0
+				WHERE id = ? AND status = 'pending'`, n, nextAt, m.id)
+		}
+		return err
+	})
+}
+
+// jitter returns d lengthened or shortened by up to Jitter of itself.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()*2-1)*Jitter*float64(d))
+}
+
+// text makes b storable as TEXT on both databases: valid UTF-8, no NUL.
+func text(b string) string {
+	if !utf8.ValidString(b) {
+		b = strings.ToValidUTF8(b, "\uFFFD")
+	}
+	return strings.ReplaceAll(b, "\x00", "")
+}
