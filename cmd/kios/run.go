@@ -42,6 +42,8 @@ func commands() []command {
 		{"operator add", "add an operator with a role, a password and an API token", operatorAddCmd},
 		{"store add", "add a QRIS store for a member (its static QRIS is checked)", storeAddCmd},
 		{"bench", "load-test kios: drive orders over HTTP against a kios on loopback", benchCmd},
+		{"webhook set", "set a member's webhook URL and print its signing secret", webhookSetCmd},
+		{"webhook test", "queue a test webhook for a member", webhookTestCmd},
 		{"ledger verify", "check the ledger's invariants; exits non-zero on any violation", ledgerVerifyCmd},
 		{"deposit confirm", "credit an unpaid deposit whose money has arrived", depositConfirmCmd},
 		{"deposit reject", "close an unpaid deposit for which no money came", depositRejectCmd},

@@ -25,6 +25,7 @@ import (
 	"kios/internal/server"
 	"kios/internal/supplier"
 	"kios/internal/supplier/simulator"
+	"kios/internal/webhook"
 )
 
 func serveCmd(ctx context.Context, args []string, e env) error {
@@ -56,6 +57,7 @@ type app struct {
 	catalog  *catalog.Store
 	orders   *order.Service
 	funds    *funding.Service
+	hooks    *webhook.Service
 	logger   *slog.Logger
 	serveErr chan error
 	stop     func(timeout time.Duration) error
@@ -109,7 +111,14 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		ln.Close()
 		return nil, err
 	}
-	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{})
+	keys, err := openKeyring(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate})
+	a.hooks.OnDelivered = order.MarkWebhookSent
+	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{Notify: a.hooks.Poke})
 
 	handler := server.New(server.Deps{
 		Logger:         logger,
@@ -141,6 +150,7 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	var workers sync.WaitGroup
 	workers.Go(func() { a.funds.RunExpiry(workCtx, depositExpiryEvery) })
 	workers.Go(func() { a.orders.Run(workCtx) })
+	workers.Go(func() { a.hooks.Run(workCtx) })
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", a.baseURL, "database", d.Dialect().String())
 
 	a.stop = func(timeout time.Duration) error {
@@ -161,6 +171,29 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	}
 	ok = true
 	return a, nil
+}
+
+// openKeyring returns the keyring that seals webhook secrets: the master
+// key from --master-key, or else a key file generated once in the data
+// directory (with a warning: whoever can read that directory can open the
+// secrets).
+func openKeyring(cfg config.Config, logger *slog.Logger) (*webhook.Keyring, error) {
+	if cfg.MasterKey != "" {
+		key, err := webhook.ParseMasterKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("--master-key: %w", err)
+		}
+		return webhook.NewKeyring(key)
+	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	key, created, err := webhook.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Warn("no --master-key given: generated a key file to seal webhook secrets; keep it with backups and out of reach", "file", path)
+	}
+	return webhook.NewKeyring(key)
 }
 
 // suppliers returns the suppliers orders are fulfilled through: the built-in

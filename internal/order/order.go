@@ -75,6 +75,9 @@ type Config struct {
 	PollBackoff   []time.Duration
 	StuckAfter    time.Duration // default 6h
 	MaxPollBefore time.Duration // cap of the poll backoff (default 5m)
+	// Notify, when set, is called after a commit that wrote a webhook to
+	// the outbox, so that delivery starts at once.
+	Notify func()
 }
 
 func (c *Config) defaults() {

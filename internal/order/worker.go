@@ -11,6 +11,7 @@ import (
 	"kios/internal/db"
 	"kios/internal/ledger"
 	"kios/internal/supplier"
+	"kios/internal/webhook"
 )
 
 // job is a claimed fulfilment job with what the worker needs of its order.
@@ -27,6 +28,8 @@ type job struct {
 	customer  string
 	form      map[string]string
 	price     int64
+	member    int64
+	partner   string
 	account   int64 // the member's ledger account, for a refund
 }
 
@@ -84,7 +87,7 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 		jobs = jobs[:0]
 		now := s.now()
 		q := `SELECT j.order_id, j.phase, j.supplier, j.sku, j.cost, j.attempt, j.polls,
-			o.reference, o.product_code, o.customer, o.form, o.price, m.account_id
+			o.reference, o.product_code, o.customer, o.form, o.price, o.member_id, o.partner_reference, m.account_id
 			FROM fulfilment_jobs j JOIN orders o ON o.id = j.order_id JOIN members m ON m.id = o.member_id
 			WHERE j.due_at <= ? AND j.lease_until <= ? ORDER BY j.due_at LIMIT ?`
 		if tx.Dialect() == db.Postgres {
@@ -98,7 +101,7 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 			var j job
 			var form string
 			if err := rows.Scan(&j.orderID, &j.phase, &j.supplier, &j.sku, &j.cost, &j.attempt, &j.polls,
-				&j.reference, &j.product, &j.customer, &form, &j.price, &j.account); err != nil {
+				&j.reference, &j.product, &j.customer, &form, &j.price, &j.member, &j.partner, &j.account); err != nil {
 				rows.Close()
 				return err
 			}
@@ -190,6 +193,9 @@ func (s *Service) settleSuccess(ctx context.Context, j job, res supplier.Result)
 			j.orderID, Success, j.supplier, res.SN, now.UnixMicro()); err != nil {
 			return err
 		}
+		if err := s.notify(tx, j, Success, res.SN, note(Success, now), now); err != nil {
+			return err
+		}
 		return s.postSuccess(tx, j, now) // last: see insert
 	})
 }
@@ -252,6 +258,9 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 			j.orderID, Failed, j.supplier, detail, now.UnixMicro()); err != nil {
 			return err
 		}
+		if err := s.notify(tx, j, Failed, "", note(Failed, now), now); err != nil {
+			return err
+		}
 		inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, j.reference), ledger.KindSystem, false)
 		if err != nil {
 			return err
@@ -259,6 +268,46 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 		_, err = ledger.Transfer(tx, "order_refund", j.reference, inflight, j.account, j.price, now) // last: see insert
 		return err
 	})
+}
+
+// statusMessage is the transaction_status webhook, in the references'
+// shape plus partner_reference (left out when the member gave none).
+type statusMessage struct {
+	Type             string `json:"webhook_type"`
+	Reference        string `json:"reference"`
+	PartnerReference string `json:"partner_reference,omitempty"`
+	Status           string `json:"status"`
+	SN               string `json:"sn"`
+	Note             string `json:"note"`
+	SentAt           string `json:"sent_at"`
+}
+
+// notify writes the order's transaction_status webhook to the outbox, in
+// the transaction that changes the status. sent_at is the time the message
+// was written: the body is signed once and never changes on retries.
+func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Time) error {
+	if sn == "" {
+		sn = "N/A"
+	}
+	body, err := json.Marshal(statusMessage{Type: webhook.KindTransactionStatus, Reference: j.reference, PartnerReference: j.partner,
+		Status: status, SN: sn, Note: note, SentAt: now.UTC().Format("2006-01-02T15:04:05.000000Z")})
+	if err != nil {
+		return err
+	}
+	if err := webhook.Enqueue(tx, j.member, webhook.KindTransactionStatus, j.reference, body, now); err != nil {
+		return err
+	}
+	if s.cfg.Notify != nil {
+		tx.AfterCommit(s.cfg.Notify)
+	}
+	return nil
+}
+
+// MarkWebhookSent records that an order's status reached its member; the
+// webhook worker calls it in the transaction that records the delivery.
+func MarkWebhookSent(tx *db.Tx, reference string) error {
+	_, err := tx.Exec("UPDATE orders SET webhook_sent = TRUE WHERE reference = ? AND NOT webhook_sent", reference)
+	return err
 }
 
 // reschedule asks again later, with a growing pause.
