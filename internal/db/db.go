@@ -186,7 +186,9 @@ func openSQLite(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	// checkpoint runs inside the commit that triggers it, costs two fsyncs
 	// and copies a page once however many times the WAL holds it, so fewer,
 	// larger checkpoints cost the writer less (docs/performance.md).
-	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(4000)&"+common)
+	// busy_timeout comes first: pragmas apply in order, and switching a new
+	// file to WAL must wait for another process opening it at the same time.
+	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(4000)&"+common)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
