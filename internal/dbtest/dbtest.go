@@ -25,24 +25,6 @@ import (
 	"kios/internal/db"
 )
 
-// Target is one database a test runs against.
-type Target struct {
-	Name string
-	// DSN opens the target's database (for child processes or a second DB).
-	DSN string
-}
-
-// Targets returns the databases tests run on, creating a fresh one per
-// target for t and removing it when t ends.
-func Targets(t testing.TB) []Target {
-	t.Helper()
-	out := []Target{{Name: "sqlite", DSN: filepath.Join(t.TempDir(), "kios.db")}}
-	if u := os.Getenv("KIOS_TEST_POSTGRES_URL"); u != "" {
-		out = append(out, Target{Name: "postgres", DSN: NewPostgresSchema(t, u)})
-	}
-	return out
-}
-
 // Each runs fn as a subtest per target, with a fresh migrated database.
 func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Helper()

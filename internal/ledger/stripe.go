@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"strings"
 
 	"kios/internal/db"
 )
@@ -28,15 +27,6 @@ func Stripe(code, reference string) string {
 	h := fnv.New32a()
 	h.Write([]byte(reference))
 	return fmt.Sprintf("%s/%02d", code, h.Sum32()%Stripes)
-}
-
-// StripeBase returns the account code a stripe belongs to ("system:inflight"
-// for "system:inflight/07"), or code itself when it is not a stripe.
-func StripeBase(code string) string {
-	if i := strings.LastIndexByte(code, '/'); i > 0 {
-		return code[:i]
-	}
-	return code
 }
 
 // Total returns the balance of account code together with all its stripes.

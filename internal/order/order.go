@@ -66,15 +66,14 @@ type Request struct {
 
 // Config tunes the service. The zero value gets the defaults.
 type Config struct {
-	Prefix        string        // reference prefix (default "TRX")
-	Lifetime      time.Duration // expired_at = created + Lifetime (default 24h)
-	IdemWindow    time.Duration // partner_reference uniqueness window (default 24h)
-	CallTimeout   time.Duration // deadline of one supplier call (default 30s)
-	Lease         time.Duration // how long a claimed job is a worker's (default 2m)
-	Workers       int           // concurrent supplier calls (default 64)
-	PollBackoff   []time.Duration
-	StuckAfter    time.Duration // default 6h
-	MaxPollBefore time.Duration // cap of the poll backoff (default 5m)
+	Prefix      string        // reference prefix (default "TRX")
+	Lifetime    time.Duration // expired_at = created + Lifetime (default 24h)
+	IdemWindow  time.Duration // partner_reference uniqueness window (default 24h)
+	CallTimeout time.Duration // deadline of one supplier call (default 30s)
+	Lease       time.Duration // how long a claimed job is a worker's (default 2m)
+	Workers     int           // concurrent supplier calls (default 64)
+	PollBackoff []time.Duration
+	StuckAfter  time.Duration // default 6h
 	// Notify, when set, is called after a commit that wrote a webhook to
 	// the outbox, so that delivery starts at once.
 	Notify func()

@@ -109,7 +109,7 @@ func writeOrderFault(w http.ResponseWriter, r *http.Request, logger *slog.Logger
 	field := fault.FieldOf(err)
 	switch fault.CodeOf(err) {
 	case fault.NotFound:
-		writeError(w, apiError{http.StatusBadRequest, "product_not_found", "Produk tidak ditemukan"})
+		writeError(w, errProductNotFound)
 	case fault.Inactive:
 		if field == "provider" {
 			writeError(w, apiError{http.StatusBadRequest, "provider_inactive", "Provider sedang tidak aktif"})
