@@ -130,7 +130,7 @@ func (s *Service) claim(ctx context.Context, limit int) ([]claimed, error) {
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		ms = ms[:0]
 		now := s.now()
-		q := `SELECT m.id, m.member_id, m.kind, m.reference, m.payload, m.attempts, e.url, e.secret,
+		q := `SELECT m.id, m.member_id, m.kind, m.reference, m.payload, m.attempts, CASE WHEN m.url <> '' THEN m.url ELSE e.url END, e.secret,
 			CASE WHEN e.previous_until > ? THEN e.previous_secret ELSE '' END
 			FROM webhook_messages m JOIN webhook_endpoints e ON e.member_id = m.member_id
 			WHERE m.status = 'pending' AND m.next_at <= ? AND m.lease_until <= ?
