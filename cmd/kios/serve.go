@@ -132,6 +132,8 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Catalog:        a.catalog,
 		Funding:        a.funds,
 		Orders:         a.orders,
+		Operators:      operators,
+		Webhooks:       a.hooks,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -5,7 +5,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"kios/internal/audit"
 	"kios/internal/catalog"
+	"kios/internal/face/admin"
 	"kios/internal/face/prepaid"
 	"kios/internal/web"
 )
@@ -31,6 +33,13 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/prepaid/product", auth.Open(prepaid.Products(d.Catalog, d.Logger)))
 	mux.Handle("GET /api/prepaid/product/{code}", auth.Open(prepaid.Product(d.Catalog, d.BaseURL, d.Logger)))
 	mux.Handle("/api/prepaid/", prepaid.NotFound())
+
+	// The operator API (shared/spec/40-operator-api.md): each route is
+	// wrapped in its endpoint family's role check; see internal/face/admin.
+	adm := admin.NewAuth(d.Operators, d.Logger)
+	mux.Handle("GET /api/admin/ledger/verify", adm.Read(admin.FamilyLedger, admin.LedgerVerify(d.DB, d.Logger)))
+	mux.Handle("GET /api/admin/audit", adm.Read(admin.FamilyAudit, admin.AuditLog(audit.NewLog(d.DB), d.Logger)))
+	mux.Handle("/api/admin/", admin.NotFound())
 
 	// Pages for people.
 	mux.Handle("GET /trx/{reference}", web.Invoice(d.Orders, d.Funding, d.Now, d.Logger))

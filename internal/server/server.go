@@ -15,8 +15,10 @@ import (
 	"kios/internal/funding"
 	"kios/internal/httpx"
 	"kios/internal/member"
+	"kios/internal/operator"
 	"kios/internal/order"
 	"kios/internal/ratelimit"
+	"kios/internal/webhook"
 )
 
 // Deps are what the handler needs. Each field is passed on explicitly to
@@ -37,6 +39,10 @@ type Deps struct {
 	Funding *funding.Service
 	// Orders is prepaid orders and their fulfilment.
 	Orders *order.Service
+	// Operators is the platform's staff and their API tokens.
+	Operators *operator.Store
+	// Webhooks is the webhook outbox (deliveries, redelivery).
+	Webhooks *webhook.Service
 }
 
 // New returns kios's whole HTTP handler.
