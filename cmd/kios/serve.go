@@ -16,6 +16,7 @@ import (
 	"kios/internal/db"
 	"kios/internal/demo"
 	"kios/internal/funding"
+	"kios/internal/incoming"
 	"kios/internal/ledger"
 	"kios/internal/member"
 	"kios/internal/operator"
@@ -119,6 +120,13 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate})
 	a.hooks.OnDelivered = order.MarkWebhookSent
 	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{Notify: a.hooks.Poke})
+	payments, err := payment.New(d, payment.NewStores(d, time.Now), payment.Options{Now: time.Now,
+		CodeMin: cfg.PaymentCodeMin, CodeMax: cfg.PaymentCodeMax, Grace: paymentGrace(cfg.PaymentGrace), Hooks: a.hooks, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	funds := incoming.New(d, payments, a.funds, time.Now, logger)
 
 	handler := server.New(server.Deps{
 		Logger:         logger,
@@ -134,6 +142,8 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Orders:         a.orders,
 		Operators:      operators,
 		Webhooks:       a.hooks,
+		Payments:       payments,
+		Incoming:       funds,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -153,6 +163,8 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	workers.Go(func() { a.funds.RunExpiry(workCtx, depositExpiryEvery) })
 	workers.Go(func() { a.orders.Run(workCtx) })
 	workers.Go(func() { a.hooks.Run(workCtx) })
+	workers.Go(func() { payments.RunExpiry(workCtx, depositExpiryEvery) })
+	workers.Go(func() { funds.RunResume(workCtx, time.Minute) })
 	logger.Info("listening", "addr", ln.Addr().String(), "base_url", a.baseURL, "database", d.Dialect().String())
 
 	a.stop = func(timeout time.Duration) error {
@@ -219,4 +231,13 @@ func listenURL(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+// paymentGrace turns --payment-grace into payment.Options.Grace, where 0
+// means the default: a configured 0 means no grace period at all.
+func paymentGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

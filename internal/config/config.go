@@ -54,6 +54,12 @@ type Config struct {
 	DepositMin, DepositMax int64
 	// DepositLifetime is how long an unpaid deposit waits for its money.
 	DepositLifetime time.Duration
+	// PaymentCodeMin and PaymentCodeMax bound the unique code added to a
+	// payment invoice's amount.
+	PaymentCodeMin, PaymentCodeMax int64
+	// PaymentGrace is how long an expired invoice's total stays reserved
+	// for it (a late payment still pays it).
+	PaymentGrace time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -70,6 +76,9 @@ func Default() Config {
 		DepositMin:      10_000,
 		DepositMax:      10_000_000,
 		DepositLifetime: 24 * time.Hour,
+		PaymentCodeMin:  1,
+		PaymentCodeMax:  999,
+		PaymentGrace:    time.Hour,
 	}
 }
 
@@ -123,6 +132,12 @@ func Settings() []Setting {
 			func(c *Config) flag.Value { return (*int64Value)(&c.DepositMax) }},
 		{"deposit-lifetime", "KIOS_DEPOSIT_LIFETIME", "24h", "how long an unpaid deposit waits for its money before it expires", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.DepositLifetime) }},
+		{"payment-code-min", "KIOS_PAYMENT_CODE_MIN", strconv.FormatInt(d.PaymentCodeMin, 10), "smallest unique code added to a payment invoice's amount", true,
+			func(c *Config) flag.Value { return (*int64Value)(&c.PaymentCodeMin) }},
+		{"payment-code-max", "KIOS_PAYMENT_CODE_MAX", strconv.FormatInt(d.PaymentCodeMax, 10), "largest unique code added to a payment invoice's amount", true,
+			func(c *Config) flag.Value { return (*int64Value)(&c.PaymentCodeMax) }},
+		{"payment-grace", "KIOS_PAYMENT_GRACE", d.PaymentGrace.String(), "how long an expired payment invoice's total stays reserved: a payment within it still pays the invoice (late)", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.PaymentGrace) }},
 	}
 }
 
@@ -185,6 +200,12 @@ func (c Config) Validate() error {
 	}
 	if c.DepositMin <= 0 || c.DepositMax < c.DepositMin {
 		errs = append(errs, errors.New("--deposit-min must be positive and --deposit-max at least --deposit-min"))
+	}
+	if c.PaymentCodeMin < 0 || c.PaymentCodeMax > 99_999 || c.PaymentCodeMin > c.PaymentCodeMax {
+		errs = append(errs, errors.New("--payment-code-min and --payment-code-max must satisfy 0 ≤ min ≤ max ≤ 99999"))
+	}
+	if c.PaymentGrace < 0 {
+		errs = append(errs, errors.New("--payment-grace must not be negative"))
 	}
 	if c.DepositLifetime <= 0 {
 		errs = append(errs, errors.New("--deposit-lifetime must be positive"))

@@ -156,8 +156,10 @@ const writeAttempts = 5
 // matches it. The same channel and external_id posted again returns the
 // first result with Replayed set (a bank record left matching by a crash
 // is finished first); with a different amount it is a fault.Conflict about
-// "external_id".
-func (s *Service) Post(ctx context.Context, r Record, by string) (Result, error) {
+// "external_id". When hook is set it runs inside the transaction that
+// first records r (never on a replay), with the result; its error undoes
+// the record (the operator API writes its audit entry there).
+func (s *Service) Post(ctx context.Context, r Record, by string, hook func(tx *db.Tx, res Result) error) (Result, error) {
 	by = strings.TrimSpace(by)
 	if by == "" {
 		return Result{}, fault.Field(fault.Missing, "by", "who posts the record is required")
@@ -169,7 +171,7 @@ func (s *Service) Post(ctx context.Context, r Record, by string) (Result, error)
 	}
 	var res Result
 	for try := 0; ; try++ {
-		res, err = s.write(ctx, r, ch, by)
+		res, err = s.write(ctx, r, ch, by, hook)
 		if err != nil && try < writeAttempts && (errors.Is(err, db.ErrConflict) || fault.CodeOf(err) == fault.Conflict && fault.FieldOf(err) == "") {
 			continue
 		}
@@ -186,7 +188,7 @@ func (s *Service) Post(ctx context.Context, r Record, by string) (Result, error)
 
 // write records r and, on a QRIS channel, pays the invoice, all in one
 // transaction; on a bank channel it names the deposit to confirm.
-func (s *Service) write(ctx context.Context, r Record, ch channel, by string) (Result, error) {
+func (s *Service) write(ctx context.Context, r Record, ch channel, by string, hook func(tx *db.Tx, res Result) error) (Result, error) {
 	var res Result
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		res = Result{}
@@ -232,9 +234,14 @@ func (s *Service) write(ctx context.Context, r Record, ch channel, by string) (R
 				res.Status, res.Reference = Matching, ref
 			}
 		}
-		_, err = tx.Exec("UPDATE incoming_funds SET status = ?, reference = ?, reason = ? WHERE id = ?",
-			res.Status, res.Reference, res.Reason, res.ID)
-		return err
+		if _, err = tx.Exec("UPDATE incoming_funds SET status = ?, reference = ?, reason = ? WHERE id = ?",
+			res.Status, res.Reference, res.Reason, res.ID); err != nil {
+			return err
+		}
+		if hook != nil {
+			return hook(tx, res)
+		}
+		return nil
 	})
 	return res, err
 }
@@ -318,4 +325,21 @@ func (s *Service) Get(ctx context.Context, id int64) (Record, Result, error) {
 	}
 	rec.ReceivedAt = time.UnixMicro(at).UTC()
 	return rec, res, err
+}
+
+// RunResume finishes records left matching, now and then every interval,
+// until ctx ends. Errors are logged and the loop goes on.
+func (s *Service) RunResume(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Resume(ctx); err != nil && ctx.Err() == nil {
+			s.logger.ErrorContext(ctx, "incoming: resuming matches", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -91,7 +91,7 @@ func TestMatchInvoice(t *testing.T) {
 		f := newFixture(t, d)
 		ctx := context.Background()
 		a := f.invoice(t, 10_000)
-		res, err := f.svc.Post(ctx, Record{Channel: f.qris(), Amount: a.Total + 1, ReceivedAt: f.clock.Now(), ExternalID: "m-1"}, "feed")
+		res, err := f.svc.Post(ctx, Record{Channel: f.qris(), Amount: a.Total + 1, ReceivedAt: f.clock.Now(), ExternalID: "m-1"}, "feed", nil)
 		if err != nil || res.Status != Unmatched || res.Reason == "" {
 			t.Fatalf("off by one: %+v %v", res, err)
 		}
@@ -101,7 +101,7 @@ func TestMatchInvoice(t *testing.T) {
 		errs := make([]error, 10)
 		for i := range results {
 			wg.Go(func() {
-				results[i], errs[i] = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: a.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-2"}, "feed")
+				results[i], errs[i] = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: a.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-2"}, "feed", nil)
 			})
 		}
 		wg.Wait()
@@ -121,19 +121,19 @@ func TestMatchInvoice(t *testing.T) {
 			t.Fatalf("owner credited %d, want %d once", bal, a.Total-100)
 		}
 		// A second, different record of the same amount: the invoice is paid.
-		res, err = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: a.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-3"}, "feed")
+		res, err = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: a.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-3"}, "feed", nil)
 		if err != nil || res.Status != Unmatched {
 			t.Fatalf("second payment: %+v %v", res, err)
 		}
 		// The same external_id with another amount is refused.
-		if _, err := f.svc.Post(ctx, Record{Channel: f.qris(), Amount: 1, ReceivedAt: f.clock.Now(), ExternalID: "m-2"}, "feed"); fault.CodeOf(err) != fault.Conflict {
+		if _, err := f.svc.Post(ctx, Record{Channel: f.qris(), Amount: 1, ReceivedAt: f.clock.Now(), ExternalID: "m-2"}, "feed", nil); fault.CodeOf(err) != fault.Conflict {
 			t.Fatalf("reused external_id: %v", err)
 		}
 
 		b := f.invoice(t, 20_000)
 		c := f.invoice(t, 30_000)
 		f.clock.Add(40 * time.Minute)
-		res, err = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: b.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-4"}, "feed")
+		res, err = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: b.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-4"}, "feed", nil)
 		if err != nil || res.Status != Matched || res.Reference != b.Invoice {
 			t.Fatalf("within the grace period: %+v %v", res, err)
 		}
@@ -141,7 +141,7 @@ func TestMatchInvoice(t *testing.T) {
 			t.Fatalf("late invoice: %+v", got)
 		}
 		f.clock.Add(31 * time.Minute)
-		res, err = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: c.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-5"}, "feed")
+		res, err = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: c.Total, ReceivedAt: f.clock.Now(), ExternalID: "m-5"}, "feed", nil)
 		if err != nil || res.Status != Unmatched {
 			t.Fatalf("after the grace period: %+v %v", res, err)
 		}
@@ -163,7 +163,7 @@ func TestMatchDeposit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, err := f.svc.Post(ctx, Record{Channel: "bank:bni", Amount: dep.Price, ReceivedAt: f.clock.Now(), ExternalID: "b-0"}, "feed"); err != nil || res.Status != Unmatched {
+		if res, err := f.svc.Post(ctx, Record{Channel: "bank:bni", Amount: dep.Price, ReceivedAt: f.clock.Now(), ExternalID: "b-0"}, "feed", nil); err != nil || res.Status != Unmatched {
 			t.Fatalf("other bank: %+v %v", res, err)
 		}
 		var wg sync.WaitGroup
@@ -171,7 +171,7 @@ func TestMatchDeposit(t *testing.T) {
 		errs := make([]error, 5)
 		for i := range results {
 			wg.Go(func() {
-				results[i], errs[i] = f.svc.Post(ctx, Record{Channel: "bank:bca", Amount: dep.Price, ReceivedAt: f.clock.Now(), ExternalID: "b-1"}, "feed")
+				results[i], errs[i] = f.svc.Post(ctx, Record{Channel: "bank:bca", Amount: dep.Price, ReceivedAt: f.clock.Now(), ExternalID: "b-1"}, "feed", nil)
 			})
 		}
 		wg.Wait()
@@ -196,7 +196,7 @@ func TestResumeAfterCrash(t *testing.T) {
 		ctx := context.Background()
 		dep, _ := f.funds.Deposit(ctx, f.owner.ID, 50_000, "bca")
 		ch := channel{bank: "bca"}
-		res, err := f.svc.write(ctx, Record{Channel: "bank:bca", Amount: dep.Price, ReceivedAt: f.clock.Now(), ExternalID: "c-1"}, ch, "feed")
+		res, err := f.svc.write(ctx, Record{Channel: "bank:bca", Amount: dep.Price, ReceivedAt: f.clock.Now(), ExternalID: "c-1"}, ch, "feed", nil)
 		if err != nil || res.Status != Matching {
 			t.Fatalf("write: %+v %v", res, err)
 		}
@@ -235,7 +235,7 @@ func TestRecordRefusals(t *testing.T) {
 			if c.r.ReceivedAt.IsZero() {
 				c.r.ReceivedAt = t0
 			}
-			if _, err := f.svc.Post(context.Background(), c.r, "feed"); fault.FieldOf(err) != c.field {
+			if _, err := f.svc.Post(context.Background(), c.r, "feed", nil); fault.FieldOf(err) != c.field {
 				t.Errorf("%s: %v, want a fault about %s", c.name, err, c.field)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"kios/internal/audit"
 	"kios/internal/catalog"
 	"kios/internal/face/admin"
+	payface "kios/internal/face/payment"
 	"kios/internal/face/prepaid"
 	"kios/internal/web"
 )
@@ -39,9 +40,19 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	adm := admin.NewAuth(d.Operators, d.Logger)
 	mux.Handle("GET /api/admin/ledger/verify", adm.Read(admin.FamilyLedger, admin.LedgerVerify(d.DB, d.Logger)))
 	mux.Handle("GET /api/admin/audit", adm.Read(admin.FamilyAudit, admin.AuditLog(audit.NewLog(d.DB), d.Logger)))
+	mux.Handle("POST /api/admin/incoming", adm.Write(admin.FamilyIncoming, admin.Incoming(d.Incoming, d.Now, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
+
+	// The payment face (shared/spec/20-payment-api.md).
+	pf := payface.New(d.Members, d.Limiter, d.TrustedProxies, d.Payments, d.BaseURL, d.Logger)
+	mux.Handle("POST /api/create_payment.php", pf.CreatePayment())
+	mux.Handle("GET /api/payment.php", pf.PaymentStatus())
+	mux.Handle("POST /api/payment.php", pf.PaymentStatus())
 
 	// Pages for people.
 	mux.Handle("GET /trx/{reference}", web.Invoice(d.Orders, d.Funding, d.Now, d.Logger))
 	mux.Handle("GET /static/", web.Static())
+	mux.Handle("GET /pay.php", web.Pay(d.Payments, d.Now, d.Logger))
+	mux.Handle("POST /pay.php/simulate", web.Simulate(d.Payments, d.Incoming, d.Now, d.Logger))
+	mux.Handle("GET /qr/{file}", web.QR(d.Payments, d.Logger))
 }

@@ -14,9 +14,11 @@ import (
 	"kios/internal/face/prepaid"
 	"kios/internal/funding"
 	"kios/internal/httpx"
+	"kios/internal/incoming"
 	"kios/internal/member"
 	"kios/internal/operator"
 	"kios/internal/order"
+	"kios/internal/payment"
 	"kios/internal/ratelimit"
 	"kios/internal/webhook"
 )
@@ -43,6 +45,10 @@ type Deps struct {
 	Operators *operator.Store
 	// Webhooks is the webhook outbox (deliveries, redelivery).
 	Webhooks *webhook.Service
+	// Payments is stores' QRIS invoices.
+	Payments *payment.Service
+	// Incoming is the incoming-funds matcher.
+	Incoming *incoming.Service
 }
 
 // New returns kios's whole HTTP handler.
