@@ -118,6 +118,7 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	}
 	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate})
 	a.hooks.OnDelivered = order.MarkWebhookSent
+	a.catalog.Notify = a.hooks.Poke
 	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{Notify: a.hooks.Poke})
 
 	handler := server.New(server.Deps{
