@@ -132,6 +132,7 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Catalog:        a.catalog,
 		Funding:        a.funds,
 		Orders:         a.orders,
+		PPOBWait:       cfg.PPOBWait,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -54,6 +54,9 @@ type Config struct {
 	DepositMin, DepositMax int64
 	// DepositLifetime is how long an unpaid deposit waits for its money.
 	DepositLifetime time.Duration
+	// PPOBWait bounds how long a PPOB transaction call waits for the
+	// supplier before it answers PENDING.
+	PPOBWait time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -70,6 +73,7 @@ func Default() Config {
 		DepositMin:      10_000,
 		DepositMax:      10_000_000,
 		DepositLifetime: 24 * time.Hour,
+		PPOBWait:        10 * time.Second,
 	}
 }
 
@@ -123,6 +127,8 @@ func Settings() []Setting {
 			func(c *Config) flag.Value { return (*int64Value)(&c.DepositMax) }},
 		{"deposit-lifetime", "KIOS_DEPOSIT_LIFETIME", "24h", "how long an unpaid deposit waits for its money before it expires", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.DepositLifetime) }},
+		{"ppob-wait", "KIOS_PPOB_WAIT", d.PPOBWait.String(), "how long a PPOB transaction call waits for the supplier before it answers PENDING", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.PPOBWait) }},
 	}
 }
 
@@ -188,6 +194,9 @@ func (c Config) Validate() error {
 	}
 	if c.DepositLifetime <= 0 {
 		errs = append(errs, errors.New("--deposit-lifetime must be positive"))
+	}
+	if c.PPOBWait < 0 || c.PPOBWait > time.Minute {
+		errs = append(errs, errors.New("--ppob-wait must be between 0 and 1m"))
 	}
 	return errors.Join(errs...)
 }

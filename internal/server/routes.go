@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kios/internal/catalog"
+	"kios/internal/face/ppob"
 	"kios/internal/face/prepaid"
 	"kios/internal/web"
 )
@@ -31,6 +32,14 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/prepaid/product", auth.Open(prepaid.Products(d.Catalog, d.Logger)))
 	mux.Handle("GET /api/prepaid/product/{code}", auth.Open(prepaid.Product(d.Catalog, d.BaseURL, d.Logger)))
 	mux.Handle("/api/prepaid/", prepaid.NotFound())
+
+	// The PPOB face (shared/spec/30-ppob-api.md).
+	pauth := ppob.NewAuth(d.Members, d.Limiter, d.TrustedProxies, d.Logger)
+	mux.Handle("POST /api/v1/merchant/ppob/ewallet/inquiry", pauth.Wrap(ppob.Inquiry(d.Orders, d.Members, d.Now, d.Logger)))
+	mux.Handle("POST /api/v1/merchant/ppob/ewallet/transaction", pauth.Wrap(ppob.Transaction(d.Orders, d.Members, d.PPOBWait, d.Logger)))
+	mux.Handle("GET /api/v1/merchant/ppob/transaction/{req_id}", pauth.Wrap(ppob.TransactionStatus(d.Orders, d.Members, d.Logger)))
+	mux.Handle("GET /api/v1/merchant/ppob/products", pauth.Wrap(ppob.Products(d.Catalog, d.Logger)))
+	mux.Handle("/api/v1/merchant/ppob/", ppob.NotFound())
 
 	// Pages for people.
 	mux.Handle("GET /trx/{reference}", web.Invoice(d.Orders, d.Funding, d.Now, d.Logger))

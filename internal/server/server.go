@@ -37,6 +37,8 @@ type Deps struct {
 	Funding *funding.Service
 	// Orders is prepaid orders and their fulfilment.
 	Orders *order.Service
+	// PPOBWait bounds how long a PPOB transaction waits for its supplier.
+	PPOBWait time.Duration
 }
 
 // New returns kios's whole HTTP handler.
