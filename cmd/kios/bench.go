@@ -30,6 +30,7 @@ type benchOptions struct {
 	product    string
 	settle     time.Duration
 	cpuprofile string
+	ppob       bool // drive the PPOB face's e-wallet transaction instead
 }
 
 // benchCmd is the load generator: it runs a kios (the same wiring as kios
@@ -46,9 +47,13 @@ func benchCmd(ctx context.Context, args []string, e env) error {
 		fs.StringVar(&o.product, "product", "MLBB-BJ-V3-ALLMLBB_ID_5", "product code to order (from the demo catalog)")
 		fs.DurationVar(&o.settle, "settle-timeout", 5*time.Minute, "how long to wait for the orders to settle")
 		fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
+		fs.BoolVar(&o.ppob, "ppob", false, "drive POST /api/v1/merchant/ppob/ewallet/transaction (GOPAY unless --product is given), each answer waiting for the supplier")
 	})
 	if err != nil {
 		return err
+	}
+	if o.ppob && !flagGiven(args, "product") {
+		o.product = "GOPAY"
 	}
 	if o.members < 1 || o.clients < 1 || o.duration <= 0 {
 		return errors.New("bench: --members, --clients and --duration must be positive")
@@ -212,7 +217,12 @@ func drive(ctx context.Context, base string, creds []benchCred, o benchOptions) 
 			fails := map[string]int{}
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				t0 := time.Now()
-				kind := postOrder(client, base, cred, body)
+				var kind string
+				if o.ppob {
+					kind = postTopup(client, base, cred, o.product, fmt.Sprintf("B%d-%d", c, len(lat)+len(fails)))
+				} else {
+					kind = postOrder(client, base, cred, body)
+				}
 				if kind == "" {
 					lat = append(lat, time.Since(t0))
 				} else {

@@ -147,6 +147,7 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Webhooks:       a.hooks,
 		Payments:       payments,
 		Incoming:       funds,
+		PPOBWait:       cfg.PPOBWait,
 	})
 	srv := &http.Server{
 		Handler:           handler,

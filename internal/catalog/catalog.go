@@ -164,6 +164,8 @@ type Store struct {
 	gen   atomic.Uint64
 	cache sync.Map // cacheKey → *cacheEntry
 	size  atomic.Int64
+
+	ewallets sync.Map // code → *ewalletEntry (ewallet.go), invalidated by gen like cache
 }
 
 type cacheKey struct{ code, level string }

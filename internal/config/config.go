@@ -60,6 +60,9 @@ type Config struct {
 	// PaymentGrace is how long an expired invoice's total stays reserved
 	// for it (a late payment still pays it).
 	PaymentGrace time.Duration
+	// PPOBWait bounds how long a PPOB transaction call waits for the
+	// supplier before it answers PENDING.
+	PPOBWait time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -79,6 +82,7 @@ func Default() Config {
 		PaymentCodeMin:  1,
 		PaymentCodeMax:  999,
 		PaymentGrace:    time.Hour,
+		PPOBWait:        10 * time.Second,
 	}
 }
 
@@ -138,6 +142,8 @@ func Settings() []Setting {
 			func(c *Config) flag.Value { return (*int64Value)(&c.PaymentCodeMax) }},
 		{"payment-grace", "KIOS_PAYMENT_GRACE", d.PaymentGrace.String(), "how long an expired payment invoice's total stays reserved: a payment within it still pays the invoice (late)", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.PaymentGrace) }},
+		{"ppob-wait", "KIOS_PPOB_WAIT", d.PPOBWait.String(), "how long a PPOB transaction call waits for the supplier before it answers PENDING", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.PPOBWait) }},
 	}
 }
 
@@ -209,6 +215,9 @@ func (c Config) Validate() error {
 	}
 	if c.DepositLifetime <= 0 {
 		errs = append(errs, errors.New("--deposit-lifetime must be positive"))
+	}
+	if c.PPOBWait < 0 || c.PPOBWait > time.Minute {
+		errs = append(errs, errors.New("--ppob-wait must be between 0 and 1m"))
 	}
 	return errors.Join(errs...)
 }

@@ -96,6 +96,9 @@ func Ensure(ctx context.Context, d Deps, path, baseURL string) (Info, error) {
 		if err := catalog.LoadDemo(ctx, d.Catalog); err != nil {
 			return Info{}, fmt.Errorf("demo catalog: %w", err)
 		}
+		if err := catalog.LoadDemoEwallets(ctx, d.Catalog); err != nil {
+			return Info{}, fmt.Errorf("demo e-wallets: %w", err)
+		}
 	}
 	if d.Stores != nil {
 		if info.StoreID, err = ensureStore(ctx, d, m.member); err != nil {

@@ -118,6 +118,7 @@ type Service struct {
 
 	wake     chan struct{}
 	accounts sync.Map // account code → id
+	waits    waiters  // callers waiting for an order to settle (topup.go)
 }
 
 // NewService returns the order service.

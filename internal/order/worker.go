@@ -31,6 +31,7 @@ type job struct {
 	member    int64
 	partner   string
 	account   int64 // the member's ledger account, for a refund
+	base      int64 // cost that does not depend on the SKU (an e-wallet amount)
 }
 
 // Run claims due fulfilment jobs and works them until ctx ends, then waits
@@ -87,7 +88,7 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 		jobs = jobs[:0]
 		now := s.now()
 		q := `SELECT j.order_id, j.phase, j.supplier, j.sku, j.cost, j.attempt, j.polls,
-			o.reference, o.product_code, o.customer, o.form, o.price, o.member_id, o.partner_reference, m.account_id
+			o.reference, o.product_code, o.customer, o.form, o.price, o.member_id, o.partner_reference, m.account_id, j.base
 			FROM fulfilment_jobs j JOIN orders o ON o.id = j.order_id JOIN members m ON m.id = o.member_id
 			WHERE j.due_at <= ? AND j.lease_until <= ? ORDER BY j.due_at LIMIT ?`
 		if tx.Dialect() == db.Postgres {
@@ -101,7 +102,7 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 			var j job
 			var form string
 			if err := rows.Scan(&j.orderID, &j.phase, &j.supplier, &j.sku, &j.cost, &j.attempt, &j.polls,
-				&j.reference, &j.product, &j.customer, &form, &j.price, &j.member, &j.partner, &j.account); err != nil {
+				&j.reference, &j.product, &j.customer, &form, &j.price, &j.member, &j.partner, &j.account, &j.base); err != nil {
 				rows.Close()
 				return err
 			}
@@ -230,15 +231,15 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 	var next catalog.SKU
 	var pos int
 	found := false
-	if p, err := s.catalog.Product(ctx, j.product, ""); err == nil {
-		next, pos, found = nextSKU(p.SKUs, j.attempt, j.price)
+	if skus, err := s.jobSKUs(ctx, j); err == nil {
+		next, pos, found = nextSKU(skus, j.attempt, j.price-j.base)
 	}
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		now := s.now()
 		detail := strings.TrimSpace(j.supplier + ": " + res.Message)
 		if found {
 			if _, err := tx.Exec(`UPDATE fulfilment_jobs SET phase = 'submit', supplier = ?, sku = ?, cost = ?, attempt = ?,
-				polls = 0, due_at = ?, lease_until = 0 WHERE order_id = ?`, next.Supplier, next.SKU, next.Cost, pos, now.UnixMicro(), j.orderID); err != nil {
+				polls = 0, due_at = ?, lease_until = 0 WHERE order_id = ?`, next.Supplier, next.SKU, j.base+next.Cost, pos, now.UnixMicro(), j.orderID); err != nil {
 				return err
 			}
 			_, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, 'failover', ?, ?, ?)",
@@ -300,6 +301,7 @@ func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Tim
 	if s.cfg.Notify != nil {
 		tx.AfterCommit(s.cfg.Notify)
 	}
+	tx.AfterCommit(func() { s.waits.done(j.reference) })
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"kios/internal/catalog"
 	"kios/internal/face/admin"
 	payface "kios/internal/face/payment"
+	"kios/internal/face/ppob"
 	"kios/internal/face/prepaid"
 	"kios/internal/web"
 )
@@ -48,6 +49,13 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("POST /api/create_payment.php", pf.CreatePayment())
 	mux.Handle("GET /api/payment.php", pf.PaymentStatus())
 	mux.Handle("POST /api/payment.php", pf.PaymentStatus())
+	// The PPOB face (shared/spec/30-ppob-api.md).
+	pauth := ppob.NewAuth(d.Members, d.Limiter, d.TrustedProxies, d.Logger)
+	mux.Handle("POST /api/v1/merchant/ppob/ewallet/inquiry", pauth.Wrap(ppob.Inquiry(d.Orders, d.Members, d.Now, d.Logger)))
+	mux.Handle("POST /api/v1/merchant/ppob/ewallet/transaction", pauth.Wrap(ppob.Transaction(d.Orders, d.Members, d.PPOBWait, d.Logger)))
+	mux.Handle("GET /api/v1/merchant/ppob/transaction/{req_id}", pauth.Wrap(ppob.TransactionStatus(d.Orders, d.Members, d.Logger)))
+	mux.Handle("GET /api/v1/merchant/ppob/products", pauth.Wrap(ppob.Products(d.Catalog, d.Logger)))
+	mux.Handle("/api/v1/merchant/ppob/", ppob.NotFound())
 
 	// Pages for people.
 	mux.Handle("GET /trx/{reference}", web.Invoice(d.Orders, d.Funding, d.Now, d.Logger))

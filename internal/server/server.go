@@ -49,6 +49,8 @@ type Deps struct {
 	Payments *payment.Service
 	// Incoming is the incoming-funds matcher.
 	Incoming *incoming.Service
+	// PPOBWait bounds how long a PPOB transaction waits for its supplier.
+	PPOBWait time.Duration
 }
 
 // New returns kios's whole HTTP handler.

@@ -7,6 +7,10 @@
 //     a timeout, so kios must learn the outcome by asking for the status;
 //   - anything else succeeds with a serial number.
 //
+// Inquiries (supplier.Inquirer) find every account except one whose number
+// ends in 4040 ("no such account"); the holder's name is made up from the
+// number, the same every time.
+//
 // Submissions are idempotent by reference, as the contract requires, and
 // counted so tests can prove an order was submitted exactly once.
 package simulator
@@ -51,7 +55,10 @@ type order struct {
 	readyAt     time.Time // a pending order succeeds from then on
 }
 
-var _ supplier.Supplier = (*Simulator)(nil)
+var (
+	_ supplier.Supplier = (*Simulator)(nil)
+	_ supplier.Inquirer = (*Simulator)(nil)
+)
 
 // New returns a simulator with cfg.
 func New(cfg Config) *Simulator {
