@@ -39,6 +39,10 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	adm := admin.NewAuth(d.Operators, d.Logger)
 	mux.Handle("GET /api/admin/ledger/verify", adm.Read(admin.FamilyLedger, admin.LedgerVerify(d.DB, d.Logger)))
 	mux.Handle("GET /api/admin/audit", adm.Read(admin.FamilyAudit, admin.AuditLog(audit.NewLog(d.DB), d.Logger)))
+	mux.Handle("GET /api/admin/transactions", adm.Read(admin.FamilyTransactions, admin.Transactions(d.Funding, d.Logger)))
+	mux.Handle("POST /api/admin/transactions/{reference}/accept", adm.Write(admin.FamilyTransactions, admin.Decision(d.Funding, "accept", d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/transactions/{reference}/reject", adm.Write(admin.FamilyTransactions, admin.Decision(d.Funding, "reject", d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/transactions/bulk", adm.Write(admin.FamilyTransactions, admin.Bulk(d.Funding, d.Now, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// Pages for people.
