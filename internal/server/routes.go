@@ -43,6 +43,16 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("POST /api/admin/transactions/{reference}/accept", adm.Write(admin.FamilyTransactions, admin.Decision(d.Funding, "accept", d.Now, d.Logger)))
 	mux.Handle("POST /api/admin/transactions/{reference}/reject", adm.Write(admin.FamilyTransactions, admin.Decision(d.Funding, "reject", d.Now, d.Logger)))
 	mux.Handle("POST /api/admin/transactions/bulk", adm.Write(admin.FamilyTransactions, admin.Bulk(d.Funding, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/members", adm.Read(admin.FamilyMembers, admin.Members(d.Members, d.Logger)))
+	mux.Handle("POST /api/admin/members", adm.Write(admin.FamilyMembers, admin.CreateMember(d.Members, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/members/{username}", adm.Read(admin.FamilyMembers, admin.MemberProfile(d.Members, d.Logger)))
+	mux.Handle("PATCH /api/admin/members/{username}", adm.Write(admin.FamilyMembers, admin.UpdateMember(d.Members, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/members/{username}/history", adm.Read(admin.FamilyMembers, admin.MemberHistory(d.Members, d.Logger)))
+	mux.Handle("GET /api/admin/members/{username}/latest", adm.Read(admin.FamilyMembers, admin.MemberLatest(d.Members, d.Logger)))
+	mux.Handle("GET /api/admin/members/{username}/downlines", adm.Read(admin.FamilyMembers, admin.MemberDownlines(d.Members, d.Logger)))
+	mux.Handle("POST /api/admin/members/{username}/adjustments", adm.Write(admin.FamilyAdjustments, admin.Adjust(d.Members, d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/members/{username}/credentials", adm.Write(admin.FamilyMembers, admin.CreateCredential(d.Members, d.Now, d.Logger)))
+	mux.Handle("DELETE /api/admin/members/{username}/credentials/{id}", adm.Write(admin.FamilyMembers, admin.RevokeCredential(d.Members, d.Now, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// Pages for people.
