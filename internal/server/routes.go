@@ -53,6 +53,14 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("POST /api/admin/members/{username}/adjustments", adm.Write(admin.FamilyAdjustments, admin.Adjust(d.Members, d.Now, d.Logger)))
 	mux.Handle("POST /api/admin/members/{username}/credentials", adm.Write(admin.FamilyMembers, admin.CreateCredential(d.Members, d.Now, d.Logger)))
 	mux.Handle("DELETE /api/admin/members/{username}/credentials/{id}", adm.Write(admin.FamilyMembers, admin.RevokeCredential(d.Members, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/orders", adm.Read(admin.FamilyOrders, admin.Orders(d.Orders, d.Logger)))
+	mux.Handle("POST /api/admin/orders/{reference}/resolve", adm.Write(admin.FamilyOrders, admin.ResolveOrder(d.Orders, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/stats", adm.Read(admin.FamilyStats, admin.Stats(d.Orders, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/webhooks", adm.Read(admin.FamilyWebhooks, admin.Webhooks(d.Webhooks, d.Logger)))
+	mux.Handle("GET /api/admin/webhooks/{id}", adm.Read(admin.FamilyWebhooks, admin.WebhookAttempts(d.Webhooks, d.Logger)))
+	mux.Handle("POST /api/admin/webhooks/{id}/redeliver", adm.Write(admin.FamilyWebhooks, admin.Redeliver(d.Webhooks, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/banks", adm.Read(admin.FamilyBanks, admin.Banks(d.Funding, d.Logger)))
+	mux.Handle("PUT /api/admin/banks", adm.Write(admin.FamilyBanks, admin.SetBank(d.Funding, d.Now, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// Pages for people.

@@ -87,6 +87,7 @@ type env struct {
 	funds   *funding.Service
 	orders  *order.Service
 	hooks   *webhook.Service
+	cat     *catalog.Store
 	zorro   member.Member
 	tokens  map[operator.Role]string
 	opIDs   map[operator.Role]int64
@@ -106,6 +107,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 		t.Fatal(err)
 	}
 	cat := catalog.NewStore(d, now)
+	e.cat = cat
 	e.orders = order.NewService(d, cat, supplier.Set{}, now, logger, order.Config{StuckAfter: time.Hour})
 	keys, err := webhook.NewKeyring(make([]byte, webhook.MasterKeySize))
 	if err != nil {
