@@ -230,7 +230,11 @@ func (s *Service) decideDeposit(ctx context.Context, ref string, decide func(tx 
 		if t.Status != Unpaid {
 			return alreadyDecided("deposit", t)
 		}
-		return decide(tx, &t, now)
+		before := t
+		if err := decide(tx, &t, now); err != nil {
+			return err
+		}
+		return runDecisionHook(ctx, tx, before, t)
 	})
 	if err != nil {
 		return Transaction{}, err

@@ -325,6 +325,13 @@ func (s *Service) Banks(ctx context.Context) ([]Bank, error) {
 // SetBank creates or replaces a destination account; by names the
 // operator. Deposits already created keep the account they were given.
 func (s *Service) SetBank(ctx context.Context, b Bank, by string) error {
+	return s.SetBankWith(ctx, b, by, nil)
+}
+
+// SetBankWith is SetBank, running also (when not nil) inside its
+// transaction with the account as it was (found false when it is new) and
+// as it is now; an error of also undoes the change.
+func (s *Service) SetBankWith(ctx context.Context, b Bank, by string, also func(tx *db.Tx, before Bank, found bool, after Bank) error) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
@@ -333,6 +340,11 @@ func (s *Service) SetBank(ctx context.Context, b Bank, by string) error {
 	}
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		now := s.clock()
+		before, err := bankTx(tx, b.Code)
+		found := err == nil
+		if err != nil && !errors.Is(err, db.ErrNotFound) {
+			return err
+		}
 		if _, err := tx.Exec(`INSERT INTO funding_banks (code, name, account_number, account_name, active, updated_at, updated_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (code) DO UPDATE SET name = excluded.name, account_number = excluded.account_number,
@@ -341,8 +353,10 @@ func (s *Service) SetBank(ctx context.Context, b Bank, by string) error {
 			b.Code, b.Name, b.AccountNumber, b.AccountName, b.Active, now.UnixMicro(), by); err != nil {
 			return err
 		}
-		_, err := ledger.EnsureAccount(tx, ledger.BankCode(b.Code), ledger.KindWorld, true, now)
-		return err
+		if _, err := ledger.EnsureAccount(tx, ledger.BankCode(b.Code), ledger.KindWorld, true, now); err != nil || also == nil {
+			return err
+		}
+		return also(tx, before, found, b)
 	})
 }
 

@@ -266,6 +266,7 @@ func (s *Service) decideWithdrawal(ctx context.Context, ref, status, reason stri
 		if t.Status != Processing {
 			return alreadyDecided("withdrawal", t)
 		}
+		before := t
 		n, err := tx.ExecAffected(`UPDATE withdrawals SET status = ?, reason = ?, status_at = ?
 			WHERE reference = ? AND status = 'processing'`, status, reason, now.UnixMicro(), ref)
 		if err != nil {
@@ -282,7 +283,10 @@ func (s *Service) decideWithdrawal(ctx context.Context, ref, status, reason stri
 		if err := move(tx, &t, payout.ID, now); err != nil {
 			return err
 		}
-		return s.notify(tx, t, now)
+		if err := s.notify(tx, t, now); err != nil {
+			return err
+		}
+		return runDecisionHook(ctx, tx, before, t)
 	})
 	if err != nil {
 		return Transaction{}, err

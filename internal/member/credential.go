@@ -190,6 +190,13 @@ func validateRate(perSec, burst int) error {
 // answer is the only place they ever appear in plain; the database keeps
 // their SHA-256.
 func (s *Store) CreateCredential(ctx context.Context, nc NewCredential) (Issued, error) {
+	return s.CreateCredentialWith(ctx, nc, nil)
+}
+
+// CreateCredentialWith is CreateCredential, running also (when not nil)
+// with the new credential, without its key and secret, inside the
+// transaction that creates it; an error of also undoes the creation.
+func (s *Store) CreateCredentialWith(ctx context.Context, nc NewCredential, also func(tx *db.Tx, c Credential) error) (Issued, error) {
 	allow, err := ParseAllowIPs(nc.AllowIPs)
 	if err != nil {
 		return Issued{}, err
@@ -221,11 +228,14 @@ func (s *Store) CreateCredential(ctx context.Context, nc NewCredential) (Issued,
 		if n == 0 {
 			return fault.Field(fault.NotFound, "member_id", "no such member")
 		}
-		return tx.QueryRow(`INSERT INTO credentials
+		if err := tx.QueryRow(`INSERT INTO credentials
 			(member_id, key_hash, key_hint, secret_hash, allow_ips, signed_only, rate_per_sec, rate_burst, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			nc.MemberID, keyHash, is.KeyHint, is.secretHash, formatAllowIPs(allow), nc.SignedOnly,
-			nc.RatePerSec, nc.RateBurst, is.CreatedAt.UnixMicro()).Scan(&is.ID)
+			nc.RatePerSec, nc.RateBurst, is.CreatedAt.UnixMicro()).Scan(&is.ID); err != nil || also == nil {
+			return err
+		}
+		return also(tx, is.Credential)
 	})
 	if err != nil {
 		return Issued{}, err

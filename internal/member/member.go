@@ -107,6 +107,13 @@ func ValidateUsername(field, s string) error {
 // existing member's username. A username already taken is a fault.Conflict
 // about "username".
 func (s *Store) Add(ctx context.Context, nm NewMember) (Member, error) {
+	return s.CreateWith(ctx, nm, nil)
+}
+
+// CreateWith is Add, running also (when not nil) with the new member
+// inside the transaction that creates it; an error of also undoes the
+// creation.
+func (s *Store) CreateWith(ctx context.Context, nm NewMember, also func(tx *db.Tx, m Member) error) (Member, error) {
 	m := Member{
 		Username:  NormalizeUsername(nm.Username),
 		Level:     strings.TrimSpace(nm.Level),
@@ -147,7 +154,10 @@ func (s *Store) Add(ctx context.Context, nm NewMember) (Member, error) {
 				return err
 			}
 		}
-		return insertMember(tx, &m, hash, now)
+		if err := insertMember(tx, &m, hash, now); err != nil || also == nil {
+			return err
+		}
+		return also(tx, m)
 	})
 	if errors.Is(err, db.ErrConflict) {
 		return Member{}, &fault.Error{Code: fault.Conflict, Field: "username",

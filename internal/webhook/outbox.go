@@ -304,13 +304,31 @@ func (s *Service) RotateSecret(ctx context.Context, memberID int64) (string, err
 // Redeliver puts a delivered or failed message back in the outbox, due now,
 // with its attempts counted again from zero (its attempt records stay).
 func (s *Service) Redeliver(ctx context.Context, messageID int64) error {
+	return s.RedeliverWith(ctx, messageID, nil)
+}
+
+// RedeliverWith is Redeliver, running also (when not nil) inside its
+// transaction with the message's status before; an error of also undoes
+// the redelivery.
+func (s *Service) RedeliverWith(ctx context.Context, messageID int64, also func(tx *db.Tx, before string) error) error {
 	now := s.now().UnixMicro()
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		var before string
+		err := tx.QueryRow("SELECT status FROM webhook_messages WHERE id = ?", messageID).Scan(&before)
+		if err != nil && !errors.Is(err, db.ErrNotFound) {
+			return err
+		}
 		n, err := tx.ExecAffected(`UPDATE webhook_messages SET status = 'pending', attempts = 0,
 			next_at = ?, lease_until = 0, delivered_at = 0
 			WHERE id = ? AND status IN ('delivered', 'failed')`, now, messageID)
-		if err != nil || n > 0 {
+		if err != nil {
 			return err
+		}
+		if n > 0 {
+			if also == nil {
+				return nil
+			}
+			return also(tx, before)
 		}
 		var status string
 		if err := tx.QueryRow("SELECT status FROM webhook_messages WHERE id = ?", messageID).Scan(&status); err != nil {

@@ -87,12 +87,13 @@ type env struct {
 	funds   *funding.Service
 	orders  *order.Service
 	hooks   *webhook.Service
+	cat     *catalog.Store
 	zorro   member.Member
 	tokens  map[operator.Role]string
 	opIDs   map[operator.Role]int64
 }
 
-func newEnv(t *testing.T, d *db.DB) *env {
+func newEnv(t testing.TB, d *db.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{d: d, clock: &clock{t: time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)}, logs: &syncBuffer{},
@@ -106,6 +107,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 		t.Fatal(err)
 	}
 	cat := catalog.NewStore(d, now)
+	e.cat = cat
 	e.orders = order.NewService(d, cat, supplier.Set{}, now, logger, order.Config{StuckAfter: time.Hour})
 	keys, err := webhook.NewKeyring(make([]byte, webhook.MasterKeySize))
 	if err != nil {
@@ -134,7 +136,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 }
 
 // member adds a reseller with a balance, credited from system:adjust.
-func (e *env) member(t *testing.T, username, upline string, balance int64) member.Member {
+func (e *env) member(t testing.TB, username, upline string, balance int64) member.Member {
 	t.Helper()
 	ctx := context.Background()
 	m, err := e.members.Add(ctx, member.NewMember{Username: username, Level: "reseller", Upline: upline, Password: "correct horse"})
@@ -163,7 +165,7 @@ func (e *env) member(t *testing.T, username, upline string, balance int64) membe
 
 // call sends a request as the operator of role ("" for none) and returns
 // the status and the body.
-func (e *env) call(t *testing.T, role operator.Role, method, path, body string) (int, string) {
+func (e *env) call(t testing.TB, role operator.Role, method, path, body string) (int, string) {
 	t.Helper()
 	h := map[string]string{}
 	if role != "" {
@@ -172,7 +174,7 @@ func (e *env) call(t *testing.T, role operator.Role, method, path, body string) 
 	return e.raw(t, method, path, h, body)
 }
 
-func (e *env) raw(t *testing.T, method, path string, header map[string]string, body string) (int, string) {
+func (e *env) raw(t testing.TB, method, path string, header map[string]string, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
