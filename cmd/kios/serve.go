@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"kios/internal/payment"
 	"kios/internal/ratelimit"
 	"kios/internal/server"
+	"kios/internal/session"
 	"kios/internal/supplier"
 	"kios/internal/supplier/simulator"
 	"kios/internal/webhook"
@@ -132,6 +134,11 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Catalog:        a.catalog,
 		Funding:        a.funds,
 		Orders:         a.orders,
+		Sessions:       session.NewStore(d, cfg.SessionLifetime, time.Now),
+		Operators:      operators,
+		Hooks:          a.hooks,
+		Stores:         payment.NewStores(d, time.Now),
+		SecureCookies:  strings.HasPrefix(a.baseURL, "https://"),
 	})
 	srv := &http.Server{
 		Handler:           handler,

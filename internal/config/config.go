@@ -54,6 +54,8 @@ type Config struct {
 	DepositMin, DepositMax int64
 	// DepositLifetime is how long an unpaid deposit waits for its money.
 	DepositLifetime time.Duration
+	// SessionLifetime is how long a sign-in to the web pages lasts.
+	SessionLifetime time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -70,6 +72,7 @@ func Default() Config {
 		DepositMin:      10_000,
 		DepositMax:      10_000_000,
 		DepositLifetime: 24 * time.Hour,
+		SessionLifetime: 12 * time.Hour,
 	}
 }
 
@@ -123,6 +126,8 @@ func Settings() []Setting {
 			func(c *Config) flag.Value { return (*int64Value)(&c.DepositMax) }},
 		{"deposit-lifetime", "KIOS_DEPOSIT_LIFETIME", "24h", "how long an unpaid deposit waits for its money before it expires", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.DepositLifetime) }},
+		{"session-lifetime", "KIOS_SESSION_LIFETIME", d.SessionLifetime.String(), "how long a sign-in to the member dashboard or the operator console lasts", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.SessionLifetime) }},
 	}
 }
 
@@ -188,6 +193,9 @@ func (c Config) Validate() error {
 	}
 	if c.DepositLifetime <= 0 {
 		errs = append(errs, errors.New("--deposit-lifetime must be positive"))
+	}
+	if c.SessionLifetime < time.Minute {
+		errs = append(errs, errors.New("--session-lifetime must be at least 1m"))
 	}
 	return errors.Join(errs...)
 }

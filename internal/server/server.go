@@ -15,8 +15,12 @@ import (
 	"kios/internal/funding"
 	"kios/internal/httpx"
 	"kios/internal/member"
+	"kios/internal/operator"
 	"kios/internal/order"
+	"kios/internal/payment"
 	"kios/internal/ratelimit"
+	"kios/internal/session"
+	"kios/internal/webhook"
 )
 
 // Deps are what the handler needs. Each field is passed on explicitly to
@@ -37,6 +41,17 @@ type Deps struct {
 	Funding *funding.Service
 	// Orders is prepaid orders and their fulfilment.
 	Orders *order.Service
+	// Sessions are the web pages' sign-in sessions.
+	Sessions *session.Store
+	// Operators are the platform's staff.
+	Operators *operator.Store
+	// Hooks is the webhook outbox and members' endpoints.
+	Hooks *webhook.Service
+	// Stores are members' QRIS stores.
+	Stores *payment.Stores
+	// SecureCookies marks the web pages' cookies Secure even on a plain
+	// connection (kios's public URL is https behind a proxy).
+	SecureCookies bool
 }
 
 // New returns kios's whole HTTP handler.
