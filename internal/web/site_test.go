@@ -52,7 +52,7 @@ func (c *clock) Add(d time.Duration) {
 // (password rahasia123, balance Rp 200.000) and operators "ani" (admin)
 // and "vina" (viewer), all with the password rahasia123.
 type site struct {
-	t       *testing.T
+	t       testing.TB
 	db      *db.DB
 	srv     *httptest.Server
 	clock   *clock
@@ -72,7 +72,7 @@ type siteOptions struct {
 	realTime bool // the services read time.Now instead of the settable clock
 }
 
-func newSite(t *testing.T, d *db.DB, opt siteOptions) *site {
+func newSite(t testing.TB, d *db.DB, opt siteOptions) *site {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
@@ -140,7 +140,7 @@ func (s *site) verify() {
 // browser is an HTTP client with its own cookies that does not follow
 // redirects, so that tests see every status.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	client *http.Client
 }
