@@ -37,7 +37,7 @@ func migrateCmd(ctx context.Context, args []string, e env) error {
 
 func memberAddCmd(ctx context.Context, args []string, e env) error {
 	var nm member.NewMember
-	cfg, err := parseFlags("member add", "Add a member. Without --password a random one is generated and printed.", args, e, false, func(fs *flag.FlagSet) {
+	cfg, err := parseFlags("member add", "Add a member. The password comes from --password, else from KIOS_MEMBER_PASSWORD (so that it stays out of the process list), else a random one is generated and printed.", args, e, false, func(fs *flag.FlagSet) {
 		fs.StringVar(&nm.Username, "username", "", "the member's username (required)")
 		fs.StringVar(&nm.Level, "level", "member", "price level: member, reseller, h2h, …")
 		fs.StringVar(&nm.Upline, "upline", "", "username of the member who referred this one")
@@ -45,6 +45,9 @@ func memberAddCmd(ctx context.Context, args []string, e env) error {
 	})
 	if err != nil {
 		return err
+	}
+	if nm.Password == "" {
+		nm.Password = e.getenv("KIOS_MEMBER_PASSWORD")
 	}
 	generated := nm.Password == ""
 	if generated {
@@ -135,7 +138,7 @@ func credentialRevokeCmd(ctx context.Context, args []string, e env) error {
 
 func operatorAddCmd(ctx context.Context, args []string, e env) error {
 	var username, role, password string
-	cfg, err := parseFlags("operator add", "Add an operator and issue an API token. Without --password a random one is generated. The token is printed once.", args, e, false, func(fs *flag.FlagSet) {
+	cfg, err := parseFlags("operator add", "Add an operator and issue an API token. The password comes from --password, else from KIOS_OPERATOR_PASSWORD, else a random one is generated and printed. The token is printed once.", args, e, false, func(fs *flag.FlagSet) {
 		fs.StringVar(&username, "username", "", "the operator's username (required)")
 		fs.StringVar(&role, "role", "viewer", "admin, finance, catalog or viewer")
 		fs.StringVar(&password, "password", "", "password for signing in (default: generated)")
@@ -146,6 +149,9 @@ func operatorAddCmd(ctx context.Context, args []string, e env) error {
 	r, err := operator.ParseRole(role)
 	if err != nil {
 		return err
+	}
+	if password == "" {
+		password = e.getenv("KIOS_OPERATOR_PASSWORD")
 	}
 	generated := password == ""
 	if generated {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"kios/internal/payment"
 	"kios/internal/ratelimit"
 	"kios/internal/server"
+	"kios/internal/session"
 	"kios/internal/supplier"
 	"kios/internal/supplier/simulator"
 	"kios/internal/webhook"
@@ -123,7 +125,8 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	a.hooks.OnDelivered = webhookSent(a.funds)
 	a.catalog.Notify = a.hooks.Poke
 	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{Notify: a.hooks.Poke})
-	payments, err := payment.New(d, payment.NewStores(d, time.Now), payment.Options{Now: time.Now,
+	stores := payment.NewStores(d, time.Now)
+	payments, err := payment.New(d, stores, payment.Options{Now: time.Now,
 		CodeMin: cfg.PaymentCodeMin, CodeMax: cfg.PaymentCodeMax, Grace: paymentGrace(cfg.PaymentGrace), Hooks: a.hooks, Logger: logger})
 	if err != nil {
 		ln.Close()
@@ -148,6 +151,9 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Payments:       payments,
 		Incoming:       funds,
 		PPOBWait:       cfg.PPOBWait,
+		Sessions:       session.NewStore(d, cfg.SessionLifetime, time.Now),
+		Stores:         stores,
+		SecureCookies:  strings.HasPrefix(a.baseURL, "https://"),
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -63,6 +63,8 @@ type Config struct {
 	// PPOBWait bounds how long a PPOB transaction call waits for the
 	// supplier before it answers PENDING.
 	PPOBWait time.Duration
+	// SessionLifetime is how long a sign-in to the web pages lasts.
+	SessionLifetime time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -83,6 +85,7 @@ func Default() Config {
 		PaymentCodeMax:  999,
 		PaymentGrace:    time.Hour,
 		PPOBWait:        10 * time.Second,
+		SessionLifetime: 12 * time.Hour,
 	}
 }
 
@@ -144,6 +147,8 @@ func Settings() []Setting {
 			func(c *Config) flag.Value { return (*durationValue)(&c.PaymentGrace) }},
 		{"ppob-wait", "KIOS_PPOB_WAIT", d.PPOBWait.String(), "how long a PPOB transaction call waits for the supplier before it answers PENDING", true,
 			func(c *Config) flag.Value { return (*durationValue)(&c.PPOBWait) }},
+		{"session-lifetime", "KIOS_SESSION_LIFETIME", d.SessionLifetime.String(), "how long a sign-in to the member dashboard or the operator console lasts", true,
+			func(c *Config) flag.Value { return (*durationValue)(&c.SessionLifetime) }},
 	}
 }
 
@@ -218,6 +223,9 @@ func (c Config) Validate() error {
 	}
 	if c.PPOBWait < 0 || c.PPOBWait > time.Minute {
 		errs = append(errs, errors.New("--ppob-wait must be between 0 and 1m"))
+	}
+	if c.SessionLifetime < time.Minute {
+		errs = append(errs, errors.New("--session-lifetime must be at least 1m"))
 	}
 	return errors.Join(errs...)
 }

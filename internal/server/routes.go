@@ -11,6 +11,7 @@ import (
 	payface "kios/internal/face/payment"
 	"kios/internal/face/ppob"
 	"kios/internal/face/prepaid"
+	"kios/internal/history"
 	"kios/internal/web"
 )
 
@@ -85,4 +86,33 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /pay.php", web.Pay(d.Payments, d.Now, d.Logger))
 	mux.Handle("POST /pay.php/simulate", web.Simulate(d.Payments, d.Incoming, d.Now, d.Logger))
 	mux.Handle("GET /qr/{file}", web.QR(d.Payments, d.Logger))
+
+	// Sign-in, the member dashboard and the operator console
+	// (shared/spec/70-web.md). Every page behind sign-in is wrapped in
+	// site.Member or site.Operator, which also refuse a POST without the
+	// session's CSRF token.
+	site := web.NewAuth(web.AuthDeps{Sessions: d.Sessions, Members: d.Members, Operators: d.Operators,
+		Trusted: d.TrustedProxies, Secure: d.SecureCookies, Now: d.Now, Logger: d.Logger})
+	dash := web.NewDashboard(web.DashboardDeps{Members: d.Members, Funds: d.Funding, History: history.NewReader(d.DB),
+		Hooks: d.Webhooks, Stores: d.Stores, Now: d.Now, Logger: d.Logger})
+	mux.Handle("GET /member/login", site.MemberLogin())
+	mux.Handle("POST /member/login", site.MemberLogin())
+	mux.Handle("POST /member/logout", site.Member(site.MemberLogout()))
+	mux.Handle("GET /member", site.Member(dash.Overview()))
+	mux.Handle("POST /member/deposit", site.Member(dash.Deposit()))
+	mux.Handle("POST /member/withdraw", site.Member(dash.Withdraw()))
+	mux.Handle("GET /member/api", site.Member(dash.API()))
+	mux.Handle("POST /member/credentials", site.Member(dash.CreateCredential()))
+	mux.Handle("POST /member/credentials/{id}/revoke", site.Member(dash.RevokeCredential()))
+	mux.Handle("POST /member/credentials/{id}/allow-ips", site.Member(dash.SetAllowIPs()))
+	mux.Handle("POST /member/credentials/{id}/signed-only", site.Member(dash.SetSignedOnly()))
+	mux.Handle("POST /member/webhook", site.Member(dash.SetWebhook()))
+	mux.Handle("POST /member/webhook/test", site.Member(dash.TestWebhook()))
+	mux.Handle("POST /member/webhook/rotate", site.Member(dash.RotateWebhook()))
+	mux.Handle("GET /member/stores", site.Member(dash.StoresPage()))
+	mux.Handle("POST /member/stores", site.Member(dash.CreateStore()))
+	mux.Handle("GET /admin/login", site.OperatorLogin())
+	mux.Handle("POST /admin/login", site.OperatorLogin())
+	mux.Handle("POST /admin/logout", site.Operator(site.OperatorLogout()))
+	mux.Handle("GET /admin", site.Operator(web.AdminHome(d.Logger)))
 }

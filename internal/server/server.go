@@ -20,6 +20,7 @@ import (
 	"kios/internal/order"
 	"kios/internal/payment"
 	"kios/internal/ratelimit"
+	"kios/internal/session"
 	"kios/internal/webhook"
 )
 
@@ -51,6 +52,13 @@ type Deps struct {
 	Incoming *incoming.Service
 	// PPOBWait bounds how long a PPOB transaction waits for its supplier.
 	PPOBWait time.Duration
+	// Sessions are the web pages' sign-in sessions.
+	Sessions *session.Store
+	// Stores are members' QRIS stores.
+	Stores *payment.Stores
+	// SecureCookies marks the web pages' cookies Secure even on a plain
+	// connection (kios's public URL is https behind a proxy).
+	SecureCookies bool
 }
 
 // New returns kios's whole HTTP handler.

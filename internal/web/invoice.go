@@ -42,15 +42,6 @@ type payView struct {
 	Remaining     string
 }
 
-var statusLabels = map[string]string{
-	"unpaid":     "Menunggu pembayaran",
-	"processing": "Sedang diproses",
-	"success":    "Berhasil",
-	"failed":     "Gagal",
-	"refund":     "Dana dikembalikan",
-	"expired":    "Kedaluwarsa",
-}
-
 var invoicePage = parse("invoice.html")
 
 // Invoice serves /trx/{reference}: a transaction's public invoice page (an
@@ -60,6 +51,7 @@ var invoicePage = parse("invoice.html")
 func Invoice(orders *order.Service, funds *funding.Service, now func() time.Time, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ref := r.PathValue("reference")
+		p := newPage(w, r, now())
 		var v invoiceView
 		var err error
 		if funds.Owns(ref) {
@@ -74,22 +66,25 @@ func Invoice(orders *order.Service, funds *funding.Service, now func() time.Time
 			}
 		}
 		if fault.CodeOf(err) == fault.NotFound {
-			render(w, r, logger, notFoundPage, http.StatusNotFound, page{Title: "Tidak ditemukan", Now: wib(now())})
+			p.Title = p.T("notfound.title")
+			render(w, r, logger, notFoundPage, http.StatusNotFound, p)
 			return
 		}
 		if err != nil {
 			logger.ErrorContext(r.Context(), "invoice", "err", err)
-			http.Error(w, "Terjadi kesalahan pada server", http.StatusInternalServerError)
+			showMessage(w, r, logger, p, http.StatusInternalServerError, "error.title", "error.body")
 			return
 		}
-		v.page = page{Title: "Invoice " + v.Reference, Now: wib(now())}
+		v.StatusLabel = p.T("status." + v.Status)
+		p.Title = p.T("invoice.title") + " " + v.Reference
+		v.page = p
 		render(w, r, logger, invoicePage, http.StatusOK, v)
 	})
 }
 
 func orderView(o order.Order) invoiceView {
 	return invoiceView{
-		Reference: o.Reference, Status: o.Status, StatusLabel: statusLabels[o.Status], StatusAt: wib(o.StatusAt),
+		Reference: o.Reference, Status: o.Status, StatusAt: wib(o.StatusAt),
 		Product: o.ProductName, Provider: o.ProviderName, Customer: mask(o.Customer),
 		Price: "Rp " + rupiah.Format(o.Price), SN: o.SN, Note: o.Note, CreatedAt: wib(o.CreatedAt),
 	}
@@ -97,7 +92,7 @@ func orderView(o order.Order) invoiceView {
 
 func fundingView(t funding.Transaction, now time.Time) invoiceView {
 	v := invoiceView{
-		Reference: t.Reference, Status: t.Status, StatusLabel: statusLabels[t.Status], StatusAt: wib(t.StatusAt),
+		Reference: t.Reference, Status: t.Status, StatusAt: wib(t.StatusAt),
 		Product: t.Product, Provider: t.Via, Price: "Rp " + rupiah.Format(t.Price), Note: t.Note(), CreatedAt: wib(t.CreatedAt),
 	}
 	if t.Type == funding.TypeWithdraw {

@@ -26,7 +26,9 @@ import (
 
 func TestMain(m *testing.M) {
 	password.Cost = 4
-	os.Exit(m.Run())
+	code := m.Run()
+	closeBrowser()
+	os.Exit(code)
 }
 
 func page(t *testing.T, h http.Handler, path string) (int, string) {

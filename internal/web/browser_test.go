@@ -1,0 +1,278 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"kios/internal/db"
+	"kios/internal/dbtest"
+	"kios/internal/webhook"
+)
+
+// chromiumPath is Debian's chromium, which the browser tests drive.
+const chromiumPath = "/usr/bin/chromium"
+
+// One browser serves every browser test of the binary; each test gets a
+// tab of it, without cookies.
+var chrome struct {
+	once    sync.Once
+	ctx     context.Context
+	cancel  func()
+	err     error
+	shotDir string
+}
+
+// closeBrowser stops the shared browser; TestMain calls it.
+func closeBrowser() {
+	if chrome.cancel != nil {
+		chrome.cancel()
+	}
+}
+
+// tab returns a new tab with no cookies. Without chromium the
+// test is skipped, unless CI is set: there it must run.
+func tab(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("%s is absent and CI is unset: browser tests skipped", chromiumPath)
+		}
+		t.Fatalf("CI is set but %s is absent: %v", chromiumPath, err)
+	}
+	chrome.once.Do(func() {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromiumPath),
+			chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800))
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(alloc)
+		chrome.ctx, chrome.cancel = ctx, func() { cancelCtx(); cancelAlloc() }
+		chrome.err = chromedp.Run(ctx) // starts the browser
+		chrome.shotDir, _ = os.MkdirTemp("", "kios-screens-")
+	})
+	if chrome.err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, chrome.err)
+	}
+	ctx, cancel := chromedp.NewContext(chrome.ctx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel() })
+	// Tests run one after the other; each starts without the cookies of
+	// the ones before.
+	run(t, ctx, "clear cookies", network.ClearBrowserCookies())
+	return ctx
+}
+
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// receiver is a webhook endpoint on loopback that keeps what it gets.
+type receiver struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	got  []received
+	wake chan struct{}
+}
+
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{wake: make(chan struct{}, 16)}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{req.Header.Clone(), body})
+		r.mu.Unlock()
+		io.WriteString(w, `{"status":200,"message":"diterima"}`)
+		r.wake <- struct{}{}
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// await returns the first message, waiting up to 20 s for it.
+func (r *receiver) await(t *testing.T) received {
+	t.Helper()
+	select {
+	case <-r.wake:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the webhook receiver got nothing")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got[0]
+}
+
+// shoot writes a full-page PNG of the current page at w×h and checks that
+// the document is no wider than the viewport.
+func shoot(t *testing.T, ctx context.Context, url, name string, w, h int64) {
+	t.Helper()
+	var png []byte
+	var docWidth, viewWidth int64
+	emulate := chromedp.EmulateViewport(w, h)
+	if w < 500 {
+		emulate = chromedp.EmulateViewport(w, h, chromedp.EmulateMobile)
+	}
+	run(t, ctx, "screenshot "+name, emulate, chromedp.Navigate(url), chromedp.WaitReady("footer"),
+		chromedp.Evaluate(`document.documentElement.scrollWidth`, &docWidth),
+		chromedp.Evaluate(`window.innerWidth`, &viewWidth),
+		chromedp.FullScreenshot(&png, 100))
+	file := filepath.Join(chrome.shotDir, fmt.Sprintf("%s-%s-%dx%d.png", strings.ReplaceAll(t.Name(), "/", "-"), name, w, h))
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", file)
+	if w < 500 && (docWidth > viewWidth || viewWidth != w) {
+		t.Errorf("%s at %d px: the document is %d px wide in a %d px viewport", name, w, docWidth, viewWidth)
+	}
+}
+
+var totalRE = regexp.MustCompile(`^Rp (\d{1,3}(\.\d{3})*)$`)
+
+// TestBrowserMemberJourney: a member signs in, creates a credential (its
+// secret shown once, gone after a reload), sets a webhook URL to a
+// receiver, sends a test webhook (which arrives correctly signed), and
+// makes a deposit that lands on its invoice page with the exact amount.
+func TestBrowserMemberJourney(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d, siteOptions{realTime: true})
+		workCtx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { s.hooks.Run(workCtx); close(done) }()
+		t.Cleanup(func() { stop(); <-done })
+		rcv := newReceiver(t)
+		ctx := tab(t)
+		base := s.srv.URL
+
+		// Sign in.
+		run(t, ctx, "sign in", chromedp.Navigate(base+"/member/login"),
+			chromedp.SendKeys(`input[name=username]`, "budi"),
+			chromedp.SendKeys(`input[name=password]`, testPassword),
+			chromedp.Click(`form button[type=submit]`),
+			chromedp.WaitVisible(`#balance`))
+		var balance string
+		run(t, ctx, "balance", chromedp.Text(`#balance`, &balance))
+		if balance != "Rp 200.000" {
+			t.Errorf("balance shows %q", balance)
+		}
+
+		// A POST without the CSRF token is refused, from the page itself.
+		var status int
+		run(t, ctx, "forged post", chromedp.Evaluate(`fetch('/member/deposit', {method: 'POST',
+			body: new URLSearchParams({amount: '50000', via: 'bca'})}).then(r => r.status)`, &status,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+		if status != http.StatusForbidden {
+			t.Errorf("POST without CSRF token: %d, want 403", status)
+		}
+
+		// A credential: key and secret once, never after a reload.
+		var key, secret, page string
+		run(t, ctx, "create credential", chromedp.Navigate(base+"/member/api"),
+			chromedp.Click(`#create-credential button[type=submit]`),
+			chromedp.WaitVisible(`#issued`),
+			chromedp.Value(`#api-key`, &key), chromedp.Value(`#secret-key`, &secret))
+		if len(key) != 40 || len(secret) != 72 {
+			t.Fatalf("issued key %d and secret %d characters", len(key), len(secret))
+		}
+		if _, owner, err := s.members.Authenticate(ctx, key); err != nil || owner.ID != s.member.ID {
+			t.Fatalf("the key shown does not work: %v", err)
+		}
+		var copyVisible bool
+		run(t, ctx, "copy button", chromedp.Evaluate(`!document.querySelector('#issued button.copy').hidden`, &copyVisible))
+		if !copyVisible {
+			t.Error("the copy button stays hidden with JavaScript on")
+		}
+		run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(`#create-credential`), chromedp.OuterHTML(`html`, &page))
+		if strings.Contains(page, key) || strings.Contains(page, secret) || strings.Contains(page, `id="issued"`) {
+			t.Fatal("the key or secret is shown again after a reload")
+		}
+		if !strings.Contains(page, key[:6]+"…") {
+			t.Error("the new credential is not listed")
+		}
+
+		// The webhook URL, whose signing secret shows once.
+		var whsec string
+		run(t, ctx, "webhook URL", chromedp.SetValue(`#webhook-url input[name=url]`, rcv.srv.URL+"/hook"),
+			chromedp.Submit(`#webhook-url`), chromedp.WaitVisible(`#webhook-secret`),
+			chromedp.Value(`#webhook-secret-value`, &whsec))
+		if !strings.HasPrefix(whsec, "whsec_") {
+			t.Fatalf("webhook secret %q", whsec)
+		}
+		run(t, ctx, "send test webhook", chromedp.Click(`#webhook-test button`), chromedp.WaitVisible(`p.notice`))
+		msg := rcv.await(t)
+		if err := webhook.Verify(whsec, webhook.HeadersFrom(msg.header), msg.body, time.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("the test webhook's signature: %v (%s)", err, msg.body)
+		}
+		if !strings.Contains(string(msg.body), `"webhook_type":"test"`) {
+			t.Errorf("test webhook body %s", msg.body)
+		}
+		// The delivery shows with its status, latency and answer.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			run(t, ctx, "deliveries", chromedp.Navigate(base+"/member/api"), chromedp.OuterHTML(`html`, &page))
+			if strings.Contains(page, "Terkirim") && strings.Contains(page, "diterima") && strings.Contains(page, " ms<") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the delivery is not listed as delivered with its answer")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+
+		// A deposit ends on its invoice page with the exact amount.
+		var loc, total string
+		run(t, ctx, "deposit", chromedp.Navigate(base+"/member"),
+			chromedp.SetValue(`#deposit select[name=via]`, "bca"),
+			chromedp.SendKeys(`#deposit input[name=amount]`, "150000"),
+			chromedp.Submit(`#deposit`), chromedp.WaitVisible(`#total`),
+			chromedp.Location(&loc), chromedp.Text(`#total`, &total))
+		ref := loc[strings.LastIndex(loc, "/")+1:]
+		dep, err := s.funds.Find(ctx, ref)
+		if err != nil || !strings.HasPrefix(ref, "DEP") || dep.MemberID != s.member.ID {
+			t.Fatalf("landed on %s: %v", loc, err)
+		}
+		if want := "Rp " + formatRupiah(dep.Price); total != want || !totalRE.MatchString(total) || dep.Amount != 150_000 {
+			t.Errorf("invoice shows %q, want %q", total, want)
+		}
+
+		// Screenshots, and no sideways scrolling on a phone.
+		for _, size := range [][2]int64{{390, 844}, {1280, 800}} {
+			shoot(t, ctx, base+"/member", "dashboard", size[0], size[1])
+			shoot(t, ctx, base+"/member/api", "api", size[0], size[1])
+			shoot(t, ctx, base+"/member/stores", "stores", size[0], size[1])
+			shoot(t, ctx, loc, "invoice", size[0], size[1])
+		}
+		s.verify()
+	})
+}
+
+// formatRupiah writes n with dots between thousands.
+func formatRupiah(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte('.')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,200 @@
+package web
+
+import (
+	"net/http"
+	"time"
+)
+
+// Languages the pages speak: Indonesian first, English on request.
+const (
+	langID = "id"
+	langEN = "en"
+)
+
+// langCookie remembers a visitor's choice of language.
+const langCookie = "kios_lang"
+
+// language returns the language of r: ?lang= when it names one (and then
+// remembers it in a cookie), else the cookie, else Indonesian.
+func language(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == langID || l == langEN {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: int((365 * 24 * time.Hour).Seconds()),
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil && (c.Value == langID || c.Value == langEN) {
+		return c.Value
+	}
+	return langID
+}
+
+// T returns the text of key in the page's language; a key missing from the
+// catalog shows as itself, which the tests catch.
+func (p page) T(key string) string {
+	m, ok := catalog[key]
+	if !ok {
+		return key
+	}
+	if p.Lang == langEN {
+		return m.en
+	}
+	return m.id
+}
+
+type text struct{ id, en string }
+
+// catalog is every string of the pages, in both languages.
+var catalog = map[string]text{
+	// Layout.
+	"lang.switch":  {"English", "Bahasa Indonesia"},
+	"nav.overview": {"Ringkasan", "Overview"},
+	"nav.api":      {"API & Webhook", "API & webhook"},
+	"nav.stores":   {"Toko QRIS", "QRIS stores"},
+	"nav.console":  {"Konsol", "Console"},
+	"signout":      {"Keluar", "Sign out"},
+	"signed.as":    {"Masuk sebagai", "Signed in as"},
+	"reload":       {"Muat ulang", "Reload"},
+	"copy":         {"Salin", "Copy"},
+	"copied":       {"Tersalin", "Copied"},
+	"save":         {"Simpan", "Save"},
+	"none":         {"Belum ada", "None yet"},
+
+	// Sign-in.
+	"login.member.title":      {"Masuk member", "Member sign-in"},
+	"login.operator.title":    {"Masuk operator", "Operator sign-in"},
+	"login.username":          {"Nama pengguna", "Username"},
+	"login.password":          {"Kata sandi", "Password"},
+	"login.submit":            {"Masuk", "Sign in"},
+	"login.bad":               {"Nama pengguna atau kata sandi salah.", "Wrong username or password."},
+	"login.inactive":          {"Akun ini dinonaktifkan. Hubungi admin.", "This account is switched off. Contact the admin."},
+	"login.limited":           {"Terlalu banyak percobaan. Coba lagi beberapa menit lagi.", "Too many attempts. Try again in a few minutes."},
+	"login.expired":           {"Sesi Anda berakhir. Silakan masuk lagi.", "Your session has ended. Please sign in again."},
+	"login.other.operator":    {"Operator? Masuk di sini", "Operator? Sign in here"},
+	"login.other.member":      {"Member? Masuk di sini", "Member? Sign in here"},
+	"csrf.title":              {"Formulir tidak sah", "Form refused"},
+	"csrf.body":               {"Formulir ini kedaluwarsa atau tidak berasal dari halaman ini. Muat ulang halaman lalu coba lagi.", "This form has expired or did not come from this page. Reload the page and try again."},
+	"error.title":             {"Terjadi kesalahan", "Something went wrong"},
+	"error.body":              {"Terjadi kesalahan pada server. Coba lagi sebentar lagi.", "The server ran into a problem. Try again in a moment."},
+	"notfound.title":          {"Tidak ditemukan", "Not found"},
+	"notfound.trx":            {"Transaksi tidak ditemukan", "Transaction not found"},
+	"notfound.trx.body":       {"Periksa kembali nomor referensi Anda.", "Check the reference number again."},
+	"admin.title":             {"Konsol operator", "Operator console"},
+	"admin.role":              {"Peran", "Role"},
+	"admin.soon":              {"Halaman konsol (antrean tinjauan, member, katalog, laporan) menyusul.", "The console's pages (review queue, members, catalog, reports) come next."},
+	"member.title":            {"Dasbor member", "Member dashboard"},
+	"member.balance":          {"Saldo", "Balance"},
+	"member.deposit":          {"Isi saldo", "Top up balance"},
+	"member.deposit.help":     {"Anda akan diarahkan ke invoice dengan nominal yang harus dibayar.", "You will be taken to the invoice with the exact sum to pay."},
+	"member.withdraw":         {"Tarik saldo", "Withdraw"},
+	"member.withdraw.help":    {"Saldo ditahan sampai operator memproses penarikan.", "The amount is held until an operator processes the withdrawal."},
+	"member.transactions":     {"Transaksi", "Transactions"},
+	"member.filter":           {"Saring", "Filter"},
+	"member.filter.all":       {"Semua", "All"},
+	"member.filter.from":      {"Dari tanggal", "From"},
+	"member.filter.until":     {"Sampai tanggal", "Until"},
+	"member.tx.none":          {"Tidak ada transaksi yang cocok.", "No matching transactions."},
+	"field.via":               {"Metode", "Method"},
+	"field.amount":            {"Nominal (Rp)", "Amount (Rp)"},
+	"field.bank":              {"Bank", "Bank"},
+	"field.account_number":    {"Nomor rekening", "Account number"},
+	"field.account_name":      {"Nama pemilik rekening", "Account holder"},
+	"field.type":              {"Jenis", "Type"},
+	"field.status":            {"Status", "Status"},
+	"field.reference":         {"Referensi", "Reference"},
+	"field.product":           {"Produk", "Product"},
+	"field.price":             {"Harga", "Price"},
+	"field.time":              {"Waktu", "Time"},
+	"field.from":              {"Dari tanggal", "From"},
+	"field.until":             {"Sampai tanggal", "Until"},
+	"field.allow_ips":         {"IP yang diizinkan", "Allowed IPs"},
+	"field.url":               {"URL webhook", "Webhook URL"},
+	"field.name":              {"Nama toko", "Store name"},
+	"field.static_qris":       {"QRIS statis", "Static QRIS"},
+	"field.callback_url":      {"URL callback", "Callback URL"},
+	"field.lifetime":          {"Masa berlaku invoice (menit)", "Invoice lifetime (minutes)"},
+	"field.fee_flat":          {"Biaya tetap", "Flat fee"},
+	"field.fee_percent_bp":    {"Biaya persen", "Percentage fee"},
+	"field.partner_reference": {"Referensi mitra", "Partner reference"},
+	"type.order":              {"Pembelian", "Order"},
+	"type.deposit":            {"Isi saldo", "Deposit"},
+	"type.withdraw":           {"Tarik saldo", "Withdrawal"},
+	"status.unpaid":           {"Menunggu pembayaran", "Awaiting payment"},
+	"status.processing":       {"Sedang diproses", "Processing"},
+	"status.success":          {"Berhasil", "Successful"},
+	"status.failed":           {"Gagal", "Failed"},
+	"status.refund":           {"Dana dikembalikan", "Refunded"},
+	"status.expired":          {"Kedaluwarsa", "Expired"},
+	"status.pending":          {"Menunggu", "Pending"},
+	"status.delivered":        {"Terkirim", "Delivered"},
+
+	// API credentials and webhooks.
+	"api.credentials":      {"Kredensial API", "API credentials"},
+	"api.create":           {"Buat kredensial baru", "Create a credential"},
+	"api.issued":           {"Kredensial dibuat. Salin API key dan secret key sekarang: keduanya tidak akan ditampilkan lagi.", "Credential created. Copy the API key and secret key now: they will not be shown again."},
+	"api.key":              {"API key", "API key"},
+	"api.secret":           {"Secret key", "Secret key"},
+	"api.hint":             {"Awalan key", "Key starts with"},
+	"api.created":          {"Dibuat", "Created"},
+	"api.revoke":           {"Cabut", "Revoke"},
+	"api.revoked":          {"Dicabut", "Revoked"},
+	"api.active":           {"Aktif", "Active"},
+	"api.signed_only":      {"Hanya tanda tangan bertanggal (t=…,v1=…)", "Signed form only (t=…,v1=…)"},
+	"api.allow_ips.help":   {"Satu IP atau CIDR per baris; kosong berarti semua.", "One IP or CIDR per line; empty means any."},
+	"api.any_ip":           {"semua IP", "any IP"},
+	"webhook.title":        {"Webhook", "Webhook"},
+	"webhook.url.help":     {"Alamat http(s) yang menerima status transaksi. Kosongkan untuk berhenti.", "The http(s) address that receives transaction statuses. Leave empty to stop."},
+	"webhook.test":         {"Kirim webhook uji", "Send test webhook"},
+	"webhook.test.sent":    {"Webhook uji dimasukkan ke antrean pengiriman.", "The test webhook is queued for delivery."},
+	"webhook.rotate":       {"Ganti secret", "Rotate secret"},
+	"webhook.rotate.help":  {"Secret lama tetap menandatangani selama 24 jam.", "The old secret keeps signing for 24 hours."},
+	"webhook.secret.shown": {"Secret penandatanganan webhook Anda. Salin sekarang: tidak akan ditampilkan lagi.", "Your webhook signing secret. Copy it now: it will not be shown again."},
+	"webhook.saved":        {"URL webhook disimpan.", "Webhook URL saved."},
+	"webhook.deliveries":   {"Pengiriman terakhir", "Recent deliveries"},
+	"webhook.kind":         {"Jenis", "Kind"},
+	"webhook.http":         {"HTTP", "HTTP"},
+	"webhook.latency":      {"Latensi", "Latency"},
+	"webhook.answer":       {"Jawaban penerima", "Receiver's answer"},
+	"webhook.attempts":     {"Percobaan", "Attempts"},
+	"saved":                {"Tersimpan.", "Saved."},
+
+	// Stores.
+	"stores.title":     {"Toko QRIS", "QRIS stores"},
+	"stores.create":    {"Buat toko", "Create a store"},
+	"stores.qris.help": {"Tempel isi QRIS statis dari acquirer (teks yang diawali 000201). Kosongkan untuk mode sandbox.", "Paste the static QRIS payload from your acquirer (text starting with 000201). Leave empty for sandbox mode."},
+	"stores.sandbox":   {"Mode sandbox (pembayaran bisa disimulasikan)", "Sandbox mode (payments can be simulated)"},
+	"stores.fee":       {"Biaya platform", "Platform fee"},
+	"stores.fee.help":  {"Biaya ditetapkan operator dan dipotong dari setiap pembayaran.", "The fee is set by operators and taken from each payment."},
+	"stores.id":        {"ID toko", "Store ID"},
+	"stores.created":   {"Toko dibuat.", "Store created."},
+	"stores.qris.none": {"tanpa QRIS (sandbox)", "no QRIS (sandbox)"},
+	"stores.qris.set":  {"QRIS terpasang", "QRIS set"},
+	"stores.minutes":   {"menit", "minutes"},
+
+	// Invoice.
+	"invoice.title":      {"Invoice", "Invoice"},
+	"invoice.product":    {"Produk", "Product"},
+	"invoice.service":    {"Layanan", "Service"},
+	"invoice.target":     {"Tujuan", "Destination"},
+	"invoice.price":      {"Harga", "Price"},
+	"invoice.note":       {"Keterangan", "Note"},
+	"invoice.created":    {"Dibuat", "Created"},
+	"invoice.pay.exact":  {"Transfer tepat sebesar:", "Transfer exactly:"},
+	"invoice.pay.unique": {"Tiga digit terakhir adalah kode unik; nominal harus sama persis agar saldo masuk otomatis.", "The last three digits are a unique code; the sum must match exactly for the balance to be credited automatically."},
+	"invoice.unique":     {"kode unik", "unique code"},
+	"invoice.bank":       {"Bank", "Bank"},
+	"invoice.account":    {"No. rekening", "Account no."},
+	"invoice.holder":     {"Atas nama", "Account holder"},
+	"invoice.before":     {"Bayar sebelum", "Pay before"},
+	"invoice.left":       {"sisa waktu", "time left"},
+
+	// Domain errors on forms.
+	"err.invalid":      {"tidak valid", "is not valid"},
+	"err.missing":      {"wajib diisi", "is required"},
+	"err.below":        {"di bawah batas minimum", "is below the minimum"},
+	"err.above":        {"di atas batas maksimum", "is above the maximum"},
+	"err.insufficient": {"Saldo tidak cukup.", "The balance is not enough."},
+	"err.conflict":     {"Tidak dapat dilakukan pada keadaan saat ini.", "Not possible in the current state."},
+	"err.notfound":     {"Tidak ditemukan.", "Not found."},
+	"err.no_url":       {"Atur URL webhook dulu.", "Set a webhook URL first."},
+	"err.limits":       {"Batas", "Limits"},
+}
