@@ -203,7 +203,10 @@ func TestClientUnknownOutcomes(t *testing.T) {
 			w.WriteHeader(500)
 			io.WriteString(w, `{"status":500,"message":"Terjadi kesalahan"}`)
 		}},
-		{"502 html", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(502); io.WriteString(w, "<html>bad gateway</html>") }},
+		{"502 html", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(502)
+			io.WriteString(w, "<html>bad gateway</html>")
+		}},
 		{"429", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(429)
 			io.WriteString(w, `{"status":429,"message":"Terlalu banyak","error":"rate_limited"}`)
