@@ -22,13 +22,14 @@ const depositExpiryEvery = 10 * time.Second
 // newFunding builds the funding service serve runs with and prepares its
 // accounts and destination banks: the configured ones, or the demo ones
 // under --demo when none are configured.
-func newFunding(ctx context.Context, d *db.DB, cfg config.Config, logger *slog.Logger) (*funding.Service, error) {
+func newFunding(ctx context.Context, d *db.DB, cfg config.Config, logger *slog.Logger, notify func()) (*funding.Service, error) {
 	funds := funding.New(d, funding.Options{
 		Now:             time.Now,
 		MinDeposit:      cfg.DepositMin,
 		MaxDeposit:      cfg.DepositMax,
 		DepositLifetime: cfg.DepositLifetime,
 		Logger:          logger,
+		Notify:          notify,
 	})
 	var banks []funding.Bank
 	for _, b := range cfg.Banks {

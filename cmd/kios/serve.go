@@ -107,7 +107,9 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		}
 		logger.Info("demo data ready", "file", path)
 	}
-	if a.funds, err = newFunding(ctx, d, cfg, logger); err != nil {
+	// The webhook service exists before anything commits (below, before the
+	// server and the workers start), so the funding service may poke it.
+	if a.funds, err = newFunding(ctx, d, cfg, logger, func() { a.hooks.Poke() }); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -117,7 +119,8 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		return nil, err
 	}
 	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate})
-	a.hooks.OnDelivered = order.MarkWebhookSent
+	a.hooks.OnDelivered = webhookSent(a.funds)
+	a.catalog.Notify = a.hooks.Poke
 	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{Notify: a.hooks.Poke})
 
 	handler := server.New(server.Deps{
@@ -171,6 +174,18 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	}
 	ok = true
 	return a, nil
+}
+
+// webhookSent returns the webhook worker's OnDelivered: it marks
+// webhook_sent on the deposit or withdrawal, or else the order, whose
+// status the delivered message reported.
+func webhookSent(funds *funding.Service) func(tx *db.Tx, reference string) error {
+	return func(tx *db.Tx, reference string) error {
+		if funds.Owns(reference) {
+			return funding.MarkWebhookSent(tx, reference)
+		}
+		return order.MarkWebhookSent(tx, reference)
+	}
 }
 
 // openKeyring returns the keyring that seals webhook secrets: the master

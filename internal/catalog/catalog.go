@@ -155,6 +155,12 @@ type Store struct {
 	db  *db.DB
 	now func() time.Time
 
+	// Notify, when set, is called after a commit that wrote price_update
+	// webhooks to the outbox (the webhook worker's Poke), so that they
+	// are sent at once rather than at the worker's next poll. Set it
+	// before the Store is used.
+	Notify func()
+
 	gen   atomic.Uint64
 	cache sync.Map // cacheKey → *cacheEntry
 	size  atomic.Int64

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -300,8 +301,11 @@ func (s *Store) setActive(ctx context.Context, table, code string, on bool, notF
 }
 
 // SetPrice sets the explicit price of the product with code for level; a
-// price of 0 removes it, so that the level's Rule applies again. Unknown
-// product: fault.NotFound; unknown level: fault.Invalid about "level".
+// price of 0 removes it, so that the level's Rule applies again. When the
+// product's price for the level changes, the members of the level get a
+// price_update webhook, written in the same transaction (see
+// priceChanges for what counts). Unknown product: fault.NotFound; unknown
+// level: fault.Invalid about "level".
 func (s *Store) SetPrice(ctx context.Context, code, level string, price int64) error {
 	if price != 0 {
 		if err := checkMoney("price", price); err != nil {
@@ -322,13 +326,16 @@ func (s *Store) SetPrice(ctx context.Context, code, level string, price int64) e
 		if err := checkLevel(tx, "level", level); err != nil {
 			return err
 		}
-		if price == 0 {
-			_, err = tx.Exec("DELETE FROM product_prices WHERE product_id = ? AND level = ?", id, level)
+		_, err = s.repriced(tx, scopeCode, []any{code}, []string{level}, time.UnixMicro(now), func() error {
+			if price == 0 {
+				_, err := tx.Exec("DELETE FROM product_prices WHERE product_id = ? AND level = ?", id, level)
+				return err
+			}
+			_, err := tx.Exec(`INSERT INTO product_prices (product_id, level, price, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (product_id, level) DO UPDATE SET price = excluded.price, updated_at = excluded.updated_at`,
+				id, level, price, now)
 			return err
-		}
-		_, err = tx.Exec(`INSERT INTO product_prices (product_id, level, price, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (product_id, level) DO UPDATE SET price = excluded.price, updated_at = excluded.updated_at`,
-			id, level, price, now)
+		})
 		return err
 	})
 }
@@ -336,7 +343,9 @@ func (s *Store) SetPrice(ctx context.Context, code, level string, price int64) e
 // SetRule sets level's markup: percentBP basis points (250 = 2.5 %) plus
 // flat rupiah over the cost of a product's first active SKU, for every
 // product without an explicit price for the level (see Rule for the
-// rounding). Unknown level: fault.Invalid about "level".
+// rounding). Members of the level get a price_update webhook for every
+// product whose price the new rule moves, written in the same transaction.
+// Unknown level: fault.Invalid about "level".
 func (s *Store) SetRule(ctx context.Context, level string, percentBP, flat int64) error {
 	r := Rule{Level: level, PercentBP: percentBP, Flat: flat}
 	if err := r.validate(); err != nil {
@@ -348,16 +357,20 @@ func (s *Store) SetRule(ctx context.Context, level string, percentBP, flat int64
 		if err := checkLevel(tx, "level", level); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO price_rules (level, percent_bp, flat, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (level) DO UPDATE SET percent_bp = excluded.percent_bp, flat = excluded.flat,
-			updated_at = excluded.updated_at`, level, percentBP, flat, now)
+		_, err := s.repriced(tx, scopeAll, nil, []string{level}, time.UnixMicro(now), func() error {
+			_, err := tx.Exec(`INSERT INTO price_rules (level, percent_bp, flat, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (level) DO UPDATE SET percent_bp = excluded.percent_bp, flat = excluded.flat,
+				updated_at = excluded.updated_at`, level, percentBP, flat, now)
+			return err
+		})
 		return err
 	})
 }
 
 // DeleteRule removes level's markup, so that products without an explicit
 // price for the level have none. Removing a rule that does not exist is not
-// an error.
+// an error. No price_update is sent: no product gets a new price to sell
+// at (see priceChanges).
 func (s *Store) DeleteRule(ctx context.Context, level string) error {
 	defer s.invalidate()
 	return s.db.Write(ctx, func(tx *db.Tx) error {

@@ -182,6 +182,9 @@ func (s *Service) Confirm(ctx context.Context, ref, by string) (Transaction, err
 			Postings: []ledger.Posting{{Account: world, Amount: -t.Price}, {Account: member, Amount: t.Price}}}, now); err != nil {
 			return err
 		}
+		if err := s.notify(tx, *t, now); err != nil {
+			return err
+		}
 		return recordStatus(tx, t.Reference, Success, now, by, "")
 	})
 }
@@ -201,6 +204,9 @@ func (s *Service) Reject(ctx context.Context, ref, by, reason string) (Transacti
 	}
 	return s.decideDeposit(ctx, ref, func(tx *db.Tx, t *Transaction, now time.Time) error {
 		if err := s.setDepositStatus(tx, t, Expired, reason, now); err != nil {
+			return err
+		}
+		if err := s.notify(tx, *t, now); err != nil {
 			return err
 		}
 		return recordStatus(tx, t.Reference, Expired, now, by, reason)

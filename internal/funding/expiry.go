@@ -29,19 +29,20 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 				claim += " FOR UPDATE SKIP LOCKED"
 			}
 			rows, err := tx.Query(`UPDATE deposits SET status = 'expired', status_at = expired_at
-				WHERE id IN (`+claim+`) AND status = 'unpaid' RETURNING reference, expired_at`,
+				WHERE id IN (`+claim+`) AND status = 'unpaid' RETURNING reference, member_id, expired_at`,
 				now.UnixMicro(), expiryBatch)
 			if err != nil {
 				return err
 			}
 			type done struct {
-				ref string
-				at  int64
+				ref    string
+				member int64
+				at     int64
 			}
 			var expired []done
 			for rows.Next() {
 				var d done
-				if err := rows.Scan(&d.ref, &d.at); err != nil {
+				if err := rows.Scan(&d.ref, &d.member, &d.at); err != nil {
 					rows.Close()
 					return err
 				}
@@ -52,7 +53,12 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 				return err
 			}
 			for _, d := range expired {
-				if err := recordStatus(tx, d.ref, Expired, time.UnixMicro(d.at), "system", ""); err != nil {
+				at := time.UnixMicro(d.at).UTC()
+				if err := recordStatus(tx, d.ref, Expired, at, "system", ""); err != nil {
+					return err
+				}
+				t := Transaction{Type: TypeDeposit, Reference: d.ref, MemberID: d.member, Status: Expired, StatusAt: at}
+				if err := s.notify(tx, t, now); err != nil {
 					return err
 				}
 			}

@@ -14,6 +14,10 @@
 //	withdrawal rejected  system:payout → member              kind "withdrawal_return"
 //
 // Every status is also recorded in funding_status with its time and actor.
+// Every end a member did not cause themselves — a deposit confirmed
+// (success), rejected or expired (expired), a withdrawal accepted (success)
+// or rejected (failed) — writes a transaction_status webhook to the outbox
+// in the same transaction (see notify).
 package funding
 
 import (
@@ -90,6 +94,10 @@ type Options struct {
 	PickCode func(free []int64) int64
 	// Logger receives the expiry worker's errors (slog.Default when nil).
 	Logger *slog.Logger
+	// Notify, when set, is called after a commit that wrote a
+	// transaction_status webhook to the outbox (the webhook worker's
+	// Poke), so that it is sent at once rather than at the next poll.
+	Notify func()
 }
 
 // Service runs deposits and withdrawals on a database.

@@ -2,6 +2,7 @@ package funding
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"kios/internal/fault"
 	"kios/internal/reference"
 	"kios/internal/rupiah"
+	"kios/internal/webhook"
 )
 
 // Transaction is a deposit or a withdrawal as the faces show it.
@@ -40,6 +42,9 @@ type Transaction struct {
 	CreatedAt time.Time
 	StatusAt  time.Time
 	ExpiredAt time.Time // deposits only; zero for withdrawals
+	// WebhookSent is true once a transaction_status webhook about it was
+	// delivered to the member.
+	WebhookSent bool
 }
 
 // Note is the human line about the status, with times in WIB:
@@ -157,13 +162,13 @@ func (s *Service) History(ctx context.Context, ref string) ([]StatusChange, erro
 type scanner interface{ Scan(dest ...any) error }
 
 const depositCols = `reference, member_id, channel, via, amount, unique_code, price, dest_account_number,
-	dest_account_name, status, reason, created_at, expired_at, status_at`
+	dest_account_name, status, reason, created_at, expired_at, status_at, webhook_sent`
 
 func scanDeposit(row scanner) (Transaction, error) {
 	t := Transaction{Type: TypeDeposit, Provider: "DEPOSIT"}
 	var created, expired, statusAt int64
 	err := row.Scan(&t.Reference, &t.MemberID, &t.Channel, &t.Via, &t.Amount, &t.UniqueCode, &t.Price,
-		&t.AccountNumber, &t.AccountName, &t.Status, &t.Reason, &created, &expired, &statusAt)
+		&t.AccountNumber, &t.AccountName, &t.Status, &t.Reason, &created, &expired, &statusAt, &t.WebhookSent)
 	if err != nil {
 		return Transaction{}, err
 	}
@@ -175,13 +180,13 @@ func scanDeposit(row scanner) (Transaction, error) {
 }
 
 const withdrawalCols = `reference, member_id, partner_reference, amount, bank, bank_name, account_number,
-	account_name, status, reason, created_at, status_at`
+	account_name, status, reason, created_at, status_at, webhook_sent`
 
 func scanWithdrawal(row scanner) (Transaction, error) {
 	t := Transaction{Type: TypeWithdraw, Provider: "WITHDRAW"}
 	var created, statusAt int64
 	err := row.Scan(&t.Reference, &t.MemberID, &t.PartnerReference, &t.Amount, &t.Channel, &t.Via,
-		&t.AccountNumber, &t.AccountName, &t.Status, &t.Reason, &created, &statusAt)
+		&t.AccountNumber, &t.AccountName, &t.Status, &t.Reason, &created, &statusAt, &t.WebhookSent)
 	if err != nil {
 		return Transaction{}, err
 	}
@@ -194,3 +199,49 @@ func scanWithdrawal(row scanner) (Transaction, error) {
 
 func depositProduct(amount int64) string  { return "Isi Saldo Rp. " + rupiah.Format(amount) }
 func withdrawProduct(amount int64) string { return "Tarik Saldo Rp. " + rupiah.Format(amount) }
+
+// statusMessage is the transaction_status webhook of a deposit or
+// withdrawal: the spec's shape, with the values the prepaid face's status
+// call shows (partner_reference only for a withdrawal that has one; sn is
+// always "N/A").
+type statusMessage struct {
+	Type             string `json:"webhook_type"`
+	Reference        string `json:"reference"`
+	PartnerReference string `json:"partner_reference,omitempty"`
+	Status           string `json:"status"`
+	SN               string `json:"sn"`
+	Note             string `json:"note"`
+	SentAt           string `json:"sent_at"`
+}
+
+// notify writes t's transaction_status webhook to the outbox, inside the
+// transaction that gave t its status. sent_at is when the message was
+// written: the body is signed once and never changes on retries.
+func (s *Service) notify(tx *db.Tx, t Transaction, now time.Time) error {
+	body, err := json.Marshal(statusMessage{Type: webhook.KindTransactionStatus, Reference: t.Reference,
+		PartnerReference: t.PartnerReference, Status: t.Status, SN: "N/A", Note: t.Note(),
+		SentAt: now.UTC().Format("2006-01-02T15:04:05.000000Z")})
+	if err != nil {
+		return err
+	}
+	if err := webhook.Enqueue(tx, t.MemberID, webhook.KindTransactionStatus, t.Reference, body, now); err != nil {
+		return err
+	}
+	if s.opt.Notify != nil {
+		tx.AfterCommit(s.opt.Notify)
+	}
+	return nil
+}
+
+// MarkWebhookSent records that a deposit's or withdrawal's status reached
+// its member; the webhook worker calls it (through the owner of the
+// reference, see Owns) in the transaction that records the delivery. It
+// is idempotent, and a reference that is neither changes nothing.
+func MarkWebhookSent(tx *db.Tx, reference string) error {
+	n, err := tx.ExecAffected("UPDATE deposits SET webhook_sent = TRUE WHERE reference = ? AND NOT webhook_sent", reference)
+	if err != nil || n > 0 {
+		return err
+	}
+	_, err = tx.Exec("UPDATE withdrawals SET webhook_sent = TRUE WHERE reference = ? AND NOT webhook_sent", reference)
+	return err
+}

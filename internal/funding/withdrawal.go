@@ -279,7 +279,10 @@ func (s *Service) decideWithdrawal(ctx context.Context, ref, status, reason stri
 		if err != nil {
 			return err
 		}
-		return move(tx, &t, payout.ID, now)
+		if err := move(tx, &t, payout.ID, now); err != nil {
+			return err
+		}
+		return s.notify(tx, t, now)
 	})
 	if err != nil {
 		return Transaction{}, err

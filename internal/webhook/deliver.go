@@ -57,7 +57,14 @@ func (s *Service) Run(ctx context.Context) {
 	}
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	recs := make(chan *recording, workers)
+	recorded := make(chan struct{})
+	go func() { s.recorder(context.WithoutCancel(ctx), recs, workers); close(recorded) }()
+	defer func() {
+		wg.Wait()
+		close(recs)
+		<-recorded
+	}()
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	// Claim in batches of at least a quarter of the slots unless nothing
@@ -83,7 +90,9 @@ func (s *Service) Run(ctx context.Context) {
 				defer func() { <-sem; wg.Done(); s.Poke() }()
 				// A delivery started is finished and recorded even
 				// when ctx ends meanwhile; the client's timeout bounds it.
-				s.deliver(context.WithoutCancel(ctx), m)
+				r := &recording{m: m, o: s.attempt(context.WithoutCancel(ctx), m), done: make(chan struct{})}
+				recs <- r
+				<-r.done
 			}()
 		}
 		if len(ms) > 0 && len(ms) == free {
@@ -94,6 +103,58 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case <-s.wake:
 		case <-tick.C:
+		}
+	}
+}
+
+// recording is a finished attempt waiting to be recorded; done closes when
+// it was (or could not be).
+type recording struct {
+	m    claimed
+	o    outcome
+	done chan struct{}
+}
+
+// recorder records finished attempts until recs closes: it takes every
+// attempt waiting (up to max) and records them in one transaction, so that
+// a busy outbox costs one commit per batch rather than per delivery. When
+// the batch fails (an OnDelivered error, say), each is recorded on its own,
+// so that one attempt's failure does not undo another's record.
+func (s *Service) recorder(ctx context.Context, recs <-chan *recording, max int) {
+	for r := range recs {
+		batch := []*recording{r}
+	more:
+		for len(batch) < max {
+			select {
+			case r, ok := <-recs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		err := s.db.Write(ctx, func(tx *db.Tx) error {
+			for _, r := range batch {
+				if err := s.recordTx(tx, r.m, r.o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil && len(batch) > 1 {
+			for _, r := range batch {
+				if err := s.record(ctx, r.m, r.o); err != nil {
+					s.logger.Error("webhook: recording an attempt failed", "message", r.m.id, "err", err)
+				}
+			}
+		} else if err != nil {
+			// The lease runs out and the message is tried again.
+			s.logger.Error("webhook: recording an attempt failed", "message", r.m.id, "err", err)
+		}
+		for _, r := range batch {
+			close(r.done)
 		}
 	}
 }
@@ -256,6 +317,11 @@ func bodyStatus(body []byte) (float64, bool) {
 // record stores the attempt and the message's next state: delivered,
 // scheduled for a retry, or given up.
 func (s *Service) record(ctx context.Context, m claimed, o outcome) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error { return s.recordTx(tx, m, o) })
+}
+
+// recordTx is record inside the caller's transaction.
+func (s *Service) recordTx(tx *db.Tx, m claimed, o outcome) error {
 	n := m.attempts + 1
 	status, nextAt := StatusPending, int64(0)
 	switch {
@@ -270,35 +336,33 @@ func (s *Service) record(ctx context.Context, m claimed, o outcome) error {
 	if len(errText) > maxErrorText {
 		errText = errText[:maxErrorText]
 	}
-	return s.db.Write(ctx, func(tx *db.Tx) error {
-		var last int64
-		if err := tx.QueryRow("SELECT COALESCE(MAX(n), 0) FROM webhook_attempts WHERE message_id = ?", m.id).Scan(&last); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`INSERT INTO webhook_attempts (message_id, n, at, http_status, latency_us, error, response)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			m.id, last+1, o.at.UnixMicro(), o.status, o.latency.Microseconds(), text(errText), text(string(o.body))); err != nil {
-			return err
-		}
-		var err error
-		switch status {
-		case StatusDelivered:
-			_, err = tx.Exec(`UPDATE webhook_messages SET status = 'delivered', attempts = ?, lease_until = 0, delivered_at = ?
-				WHERE id = ? AND status = 'pending'`, n, s.now().UnixMicro(), m.id)
-			if err == nil && m.kind == KindTransactionStatus && s.OnDelivered != nil {
-				err = s.OnDelivered(tx, m.reference)
-			}
-			// A later message for the same reference may be due now.
-			tx.AfterCommit(s.Poke)
-		case StatusFailed:
-			_, err = tx.Exec(`UPDATE webhook_messages SET status = 'failed', attempts = ?, lease_until = 0
-				WHERE id = ? AND status = 'pending'`, n, m.id)
-		default:
-			_, err = tx.Exec(`UPDATE webhook_messages SET attempts = ?, next_at = ?, lease_until = 0
-				WHERE id = ? AND status = 'pending'`, n, nextAt, m.id)
-		}
+	var last int64
+	if err := tx.QueryRow("SELECT COALESCE(MAX(n), 0) FROM webhook_attempts WHERE message_id = ?", m.id).Scan(&last); err != nil {
 		return err
-	})
+	}
+	if _, err := tx.Exec(`INSERT INTO webhook_attempts (message_id, n, at, http_status, latency_us, error, response)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.id, last+1, o.at.UnixMicro(), o.status, o.latency.Microseconds(), text(errText), text(string(o.body))); err != nil {
+		return err
+	}
+	var err error
+	switch status {
+	case StatusDelivered:
+		_, err = tx.Exec(`UPDATE webhook_messages SET status = 'delivered', attempts = ?, lease_until = 0, delivered_at = ?
+			WHERE id = ? AND status = 'pending'`, n, s.now().UnixMicro(), m.id)
+		if err == nil && m.kind == KindTransactionStatus && s.OnDelivered != nil {
+			err = s.OnDelivered(tx, m.reference)
+		}
+		// A later message for the same reference may be due now.
+		tx.AfterCommit(s.Poke)
+	case StatusFailed:
+		_, err = tx.Exec(`UPDATE webhook_messages SET status = 'failed', attempts = ?, lease_until = 0
+			WHERE id = ? AND status = 'pending'`, n, m.id)
+	default:
+		_, err = tx.Exec(`UPDATE webhook_messages SET attempts = ?, next_at = ?, lease_until = 0
+			WHERE id = ? AND status = 'pending'`, n, nextAt, m.id)
+	}
+	return err
 }
 
 // jitter returns d lengthened or shortened by up to Jitter of itself.

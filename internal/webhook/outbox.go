@@ -91,6 +91,26 @@ func Enqueue(tx *db.Tx, memberID int64, kind, reference string, payload []byte, 
 	return nil
 }
 
+// EnqueueLevel records one message, as Enqueue does, for every member of
+// level who has a webhook URL, inside the caller's db.Write. Members
+// without a URL get nothing.
+func EnqueueLevel(tx *db.Tx, level, kind, reference string, payload []byte, now time.Time) error {
+	if err := checkMessage(kind, payload); err != nil {
+		return err
+	}
+	_, err := tx.Exec(`INSERT INTO webhook_messages
+		(member_id, kind, reference, payload, status, attempts, next_at, lease_until, created_at, delivered_at)
+		SELECT e.member_id, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', 0, CAST(? AS BIGINT), 0, CAST(? AS BIGINT), 0
+		FROM webhook_endpoints e JOIN members m ON m.id = e.member_id
+		WHERE m.level = ? AND e.url <> ''
+		ORDER BY e.member_id`,
+		kind, reference, string(payload), now.UnixMicro(), now.UnixMicro(), level)
+	if err != nil {
+		return fmt.Errorf("webhook: enqueue for level %s: %w", level, err)
+	}
+	return nil
+}
+
 func checkMessage(kind string, payload []byte) error {
 	if kind == "" {
 		return fmt.Errorf("%w: empty message kind", ErrInvalidInput)

@@ -100,7 +100,7 @@ var memberSeq sync.Mutex
 var memberN int
 
 // newMember inserts a member (with its ledger account) and returns its id.
-func newMember(t *testing.T, d *db.DB) int64 {
+func newMember(t testing.TB, d *db.DB) int64 {
 	t.Helper()
 	memberSeq.Lock()
 	memberN++

@@ -216,7 +216,7 @@ func fundingStatus(t funding.Transaction, err error) (statusData, error) {
 	}
 	return statusData{
 		Reference: t.Reference, PartnerReference: t.PartnerReference, Provider: t.Provider, Product: t.Product,
-		Status: t.Status, StatusAt: wireTime(t.StatusAt), Note: t.Note(), CreatedAt: wireTime(t.CreatedAt),
-		ExpiredAt: expired,
+		Status: t.Status, StatusAt: wireTime(t.StatusAt), Note: t.Note(), WebhookSent: t.WebhookSent,
+		CreatedAt: wireTime(t.CreatedAt), ExpiredAt: expired,
 	}, err
 }
