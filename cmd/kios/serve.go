@@ -24,6 +24,7 @@ import (
 	"kios/internal/ratelimit"
 	"kios/internal/server"
 	"kios/internal/supplier"
+	"kios/internal/supplier/prepaid"
 	"kios/internal/supplier/simulator"
 	"kios/internal/webhook"
 )
@@ -121,7 +122,14 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate})
 	a.hooks.OnDelivered = webhookSent(a.funds)
 	a.catalog.Notify = a.hooks.Poke
-	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{Notify: a.hooks.Poke})
+	supplierConfigs := prepaid.NewConfigs(d, keys, time.Now)
+	supplierRefs := prepaid.NewReferences(d, time.Now)
+	sups, err := configuredSuppliers(ctx, supplierConfigs, supplierRefs, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	a.orders = order.NewService(d, a.catalog, sups, time.Now, logger, order.Config{Notify: a.hooks.Poke})
 
 	handler := server.New(server.Deps{
 		Logger:         logger,
@@ -135,6 +143,9 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Catalog:        a.catalog,
 		Funding:        a.funds,
 		Orders:         a.orders,
+
+		SupplierConfigs: supplierConfigs,
+		SupplierRefs:    supplierRefs,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -38,13 +38,6 @@ type ImportOptions struct {
 	Prefix string
 }
 
-// SKUCost is the cost a supplier now asks for one of its SKUs.
-type SKUCost struct {
-	Supplier string
-	SKU      string
-	Cost     int64
-}
-
 // ImportResult says what Import did.
 type ImportResult struct {
 	ProvidersAdded int
@@ -55,11 +48,11 @@ type ImportResult struct {
 	// Unchanged counts products whose SKU of this supplier already had the
 	// supplier's cost.
 	Unchanged int
-	// Costs are the SKUs of products we already had whose cost at the
-	// supplier differs from ours. Import does not change them: the caller
-	// passes them to the cost-change call, which also moves the prices
-	// that follow and tells the members.
-	Costs []SKUCost
+	// Costs are the supplier's SKUs, of products we already had, whose
+	// cost at the supplier differs from ours, with the new cost. Import
+	// does not change them: the caller passes them to ApplyCosts, which
+	// also moves the prices that follow and tells the members.
+	Costs map[string]int64
 	// Skipped names what could not be imported, and why.
 	Skipped []string
 }
@@ -135,7 +128,10 @@ func (s *Store) importProduct(ctx context.Context, supplier, provider, prefix st
 			if k.Cost == q.Cost {
 				res.Unchanged++
 			} else {
-				res.Costs = append(res.Costs, SKUCost{Supplier: supplier, SKU: sku, Cost: q.Cost})
+				if res.Costs == nil {
+					res.Costs = map[string]int64{}
+				}
+				res.Costs[sku] = q.Cost
 			}
 			return nil
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"kios/internal/catalog"
+	"kios/internal/face/hooks"
 	"kios/internal/face/prepaid"
 	"kios/internal/web"
 )
@@ -31,6 +32,10 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/prepaid/product", auth.Open(prepaid.Products(d.Catalog, d.Logger)))
 	mux.Handle("GET /api/prepaid/product/{code}", auth.Open(prepaid.Product(d.Catalog, d.BaseURL, d.Logger)))
 	mux.Handle("/api/prepaid/", prepaid.NotFound())
+
+	// Suppliers' webhooks (shared/spec/50-webhooks.md, "In").
+	mux.Handle("POST /hooks/supplier/{name}", hooks.Supplier(hooks.Deps{Configs: d.SupplierConfigs, References: d.SupplierRefs,
+		Orders: d.Orders, Costs: d.Catalog, Trusted: d.TrustedProxies, Now: d.Now, Logger: d.Logger}))
 
 	// Pages for people.
 	mux.Handle("GET /trx/{reference}", web.Invoice(d.Orders, d.Funding, d.Now, d.Logger))

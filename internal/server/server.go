@@ -17,6 +17,8 @@ import (
 	"kios/internal/member"
 	"kios/internal/order"
 	"kios/internal/ratelimit"
+
+	supplierprepaid "kios/internal/supplier/prepaid"
 )
 
 // Deps are what the handler needs. Each field is passed on explicitly to
@@ -37,6 +39,11 @@ type Deps struct {
 	Funding *funding.Service
 	// Orders is prepaid orders and their fulfilment.
 	Orders *order.Service
+	// SupplierConfigs and SupplierRefs are the configured prepaid
+	// suppliers and the references they gave our orders, for their
+	// webhooks; their price_update goes to Catalog.ApplyCosts.
+	SupplierConfigs *supplierprepaid.Configs
+	SupplierRefs    *supplierprepaid.References
 }
 
 // New returns kios's whole HTTP handler.
