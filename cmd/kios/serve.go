@@ -27,6 +27,7 @@ import (
 	"kios/internal/server"
 	"kios/internal/session"
 	"kios/internal/supplier"
+	"kios/internal/supplier/prepaid"
 	"kios/internal/supplier/simulator"
 	"kios/internal/webhook"
 )
@@ -124,7 +125,14 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate})
 	a.hooks.OnDelivered = webhookSent(a.funds)
 	a.catalog.Notify = a.hooks.Poke
-	a.orders = order.NewService(d, a.catalog, suppliers(), time.Now, logger, order.Config{Notify: a.hooks.Poke})
+	supplierConfigs := prepaid.NewConfigs(d, keys, time.Now)
+	supplierRefs := prepaid.NewReferences(d, time.Now)
+	sups, err := configuredSuppliers(ctx, supplierConfigs, supplierRefs, logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	a.orders = order.NewService(d, a.catalog, sups, time.Now, logger, order.Config{Notify: a.hooks.Poke})
 	stores := payment.NewStores(d, time.Now)
 	payments, err := payment.New(d, stores, payment.Options{Now: time.Now,
 		CodeMin: cfg.PaymentCodeMin, CodeMax: cfg.PaymentCodeMax, Grace: paymentGrace(cfg.PaymentGrace), Hooks: a.hooks, Logger: logger})
@@ -154,6 +162,9 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		Sessions:       session.NewStore(d, cfg.SessionLifetime, time.Now),
 		Stores:         stores,
 		SecureCookies:  strings.HasPrefix(a.baseURL, "https://"),
+
+		SupplierConfigs: supplierConfigs,
+		SupplierRefs:    supplierRefs,
 	})
 	srv := &http.Server{
 		Handler:           handler,

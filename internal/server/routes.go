@@ -8,6 +8,7 @@ import (
 	"kios/internal/audit"
 	"kios/internal/catalog"
 	"kios/internal/face/admin"
+	"kios/internal/face/hooks"
 	payface "kios/internal/face/payment"
 	"kios/internal/face/ppob"
 	"kios/internal/face/prepaid"
@@ -79,6 +80,9 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/v1/merchant/ppob/transaction/{req_id}", pauth.Wrap(ppob.TransactionStatus(d.Orders, d.Members, d.Logger)))
 	mux.Handle("GET /api/v1/merchant/ppob/products", pauth.Wrap(ppob.Products(d.Catalog, d.Logger)))
 	mux.Handle("/api/v1/merchant/ppob/", ppob.NotFound())
+	// Suppliers' webhooks (shared/spec/50-webhooks.md, "In").
+	mux.Handle("POST /hooks/supplier/{name}", hooks.Supplier(hooks.Deps{Configs: d.SupplierConfigs, References: d.SupplierRefs,
+		Orders: d.Orders, Costs: d.Catalog, Trusted: d.TrustedProxies, Now: d.Now, Logger: d.Logger}))
 
 	// Pages for people.
 	mux.Handle("GET /trx/{reference}", web.Invoice(d.Orders, d.Funding, d.Now, d.Logger))

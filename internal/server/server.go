@@ -22,6 +22,8 @@ import (
 	"kios/internal/ratelimit"
 	"kios/internal/session"
 	"kios/internal/webhook"
+
+	supplierprepaid "kios/internal/supplier/prepaid"
 )
 
 // Deps are what the handler needs. Each field is passed on explicitly to
@@ -59,6 +61,11 @@ type Deps struct {
 	// SecureCookies marks the web pages' cookies Secure even on a plain
 	// connection (kios's public URL is https behind a proxy).
 	SecureCookies bool
+	// SupplierConfigs and SupplierRefs are the configured prepaid
+	// suppliers and the references they gave our orders, for their
+	// webhooks; their price_update goes to Catalog.ApplyCosts.
+	SupplierConfigs *supplierprepaid.Configs
+	SupplierRefs    *supplierprepaid.References
 }
 
 // New returns kios's whole HTTP handler.
