@@ -41,6 +41,9 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/admin/ledger/verify", adm.Read(admin.FamilyLedger, admin.LedgerVerify(d.DB, d.Logger)))
 	mux.Handle("GET /api/admin/audit", adm.Read(admin.FamilyAudit, admin.AuditLog(audit.NewLog(d.DB), d.Logger)))
 	mux.Handle("POST /api/admin/incoming", adm.Write(admin.FamilyIncoming, admin.Incoming(d.Incoming, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/incoming", adm.Read(admin.FamilyIncoming, admin.IncomingList(d.Incoming, d.Logger)))
+	mux.Handle("POST /api/admin/incoming/{id}/assign", adm.Write(admin.FamilyIncoming, admin.IncomingAssign(d.Incoming, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/payments", adm.Read(admin.FamilyIncoming, admin.Payments(d.Payments, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// The payment face (shared/spec/20-payment-api.md).
