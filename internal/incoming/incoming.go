@@ -193,35 +193,22 @@ func (s *Service) write(ctx context.Context, r Record, ch channel, by string, ho
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		res = Result{}
 		now := s.now().UTC().Truncate(time.Microsecond)
-		var amount int64
-		err := tx.QueryRow(`SELECT id, amount, status, reference, reason FROM incoming_funds WHERE channel = ? AND external_id = ?`,
-			r.Channel, r.ExternalID).Scan(&res.ID, &amount, &res.Status, &res.Reference, &res.Reason)
-		if err == nil {
-			if amount != r.Amount {
-				return fault.Field(fault.Conflict, "external_id", "external_id %q was posted on %s with another amount (%d)", r.ExternalID, r.Channel, amount)
-			}
-			res.Replayed = true
-			return nil
-		}
-		if !errors.Is(err, db.ErrNotFound) {
-			return err
-		}
-		res.ID, err = tx.InsertID(`INSERT INTO incoming_funds (channel, external_id, amount, received_at, note, status,
-			posted_by, created_at, decided_at) VALUES (?, ?, ?, ?, ?, 'unmatched', ?, ?, ?)`,
-			r.Channel, r.ExternalID, r.Amount, r.ReceivedAt.UnixMicro(), r.Note, by, now.UnixMicro(), now.UnixMicro())
-		if err != nil {
-			return err
-		}
-		actor := Actor(res.ID)
+		// What the record pays is found first, without writing, so that the
+		// record is inserted once, already decided; a replay, rare, finds
+		// the first record at the insert and throws the lookup away.
+		var (
+			match payment.Match
+			err   error
+		)
 		if ch.store != 0 {
-			inv, err := s.payments.PayTx(tx, payment.Payment{StoreID: ch.store, Amount: r.Amount, ReceivedAt: r.ReceivedAt, By: actor})
+			match, err = s.payments.MatchTx(tx, payment.Payment{StoreID: ch.store, Amount: r.Amount, ReceivedAt: r.ReceivedAt})
 			switch {
 			case errors.Is(err, payment.ErrNoMatch):
 				res.Status, res.Reason = Unmatched, "no invoice of the store waits for this amount"
 			case err != nil:
 				return err
 			default:
-				res.Status, res.Reference = Matched, inv.Invoice
+				res.Status, res.Reference = Matched, match.Invoice.Invoice
 			}
 		} else {
 			ref, err := funding.OpenDepositTx(tx, ch.bank, r.Amount, r.ReceivedAt)
@@ -234,9 +221,28 @@ func (s *Service) write(ctx context.Context, r Record, ch channel, by string, ho
 				res.Status, res.Reference = Matching, ref
 			}
 		}
-		if _, err = tx.Exec("UPDATE incoming_funds SET status = ?, reference = ?, reason = ? WHERE id = ?",
-			res.Status, res.Reference, res.Reason, res.ID); err != nil {
+		inserted := false
+		res.ID, inserted, err = insertRecord(tx, r, res, by, now)
+		if err != nil {
 			return err
+		}
+		if !inserted {
+			var amount int64
+			res = Result{Replayed: true}
+			err := tx.QueryRow(`SELECT id, amount, status, reference, reason FROM incoming_funds WHERE channel = ? AND external_id = ?`,
+				r.Channel, r.ExternalID).Scan(&res.ID, &amount, &res.Status, &res.Reference, &res.Reason)
+			if err != nil {
+				return err
+			}
+			if amount != r.Amount {
+				return fault.Field(fault.Conflict, "external_id", "external_id %q was posted on %s with another amount (%d)", r.ExternalID, r.Channel, amount)
+			}
+			return nil
+		}
+		if res.Status == Matched {
+			if err := s.payments.SettleTx(tx, &match, Actor(res.ID)); err != nil {
+				return err
+			}
 		}
 		if hook != nil {
 			return hook(tx, res)
@@ -244,6 +250,33 @@ func (s *Service) write(ctx context.Context, r Record, ch channel, by string, ho
 		return nil
 	})
 	return res, err
+}
+
+// insertRecord records r with the outcome res unless the channel already
+// has its external_id: then inserted is false and nothing is written.
+func insertRecord(tx *db.Tx, r Record, res Result, by string, now time.Time) (id int64, inserted bool, err error) {
+	const q = `INSERT INTO incoming_funds (channel, external_id, amount, received_at, note, status, reference, reason,
+		posted_by, created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, external_id) DO NOTHING`
+	args := []any{r.Channel, r.ExternalID, r.Amount, r.ReceivedAt.UnixMicro(), r.Note, res.Status, res.Reference, res.Reason,
+		by, now.UnixMicro(), now.UnixMicro()}
+	if tx.Dialect() == db.Postgres {
+		err := tx.QueryRow(q+" RETURNING id", args...).Scan(&id)
+		if errors.Is(err, db.ErrNotFound) {
+			return 0, false, nil
+		}
+		return id, err == nil, err
+	}
+	// SQLite: the connection's last inserted rowid, read only when a row
+	// was inserted (it is stale otherwise); see db.Tx.InsertID.
+	out, err := tx.Exec(q, args...)
+	if err != nil {
+		return 0, false, err
+	}
+	if n, err := out.RowsAffected(); err != nil || n == 0 {
+		return 0, false, err
+	}
+	id, err = out.LastInsertId()
+	return id, err == nil, err
 }
 
 // Actor is how a record names itself as the payer of an invoice or the

@@ -253,3 +253,46 @@ func itoa(n int64) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+// TestRacingPayments: ten different records of one invoice's total posted
+// at once (the invoice is found before it is settled, so they race between
+// the two): exactly one pays it, the other nine are kept unmatched, and
+// the owner is credited once.
+func TestRacingPayments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		a := f.invoice(t, 25_000)
+		var wg sync.WaitGroup
+		results := make([]Result, 10)
+		errs := make([]error, 10)
+		for i := range results {
+			wg.Go(func() {
+				results[i], errs[i] = f.svc.Post(ctx, Record{Channel: f.qris(), Amount: a.Total, ReceivedAt: f.clock.Now(),
+					ExternalID: "race-" + itoa(int64(i))}, "feed", nil)
+			})
+		}
+		wg.Wait()
+		matched := 0
+		for i, r := range results {
+			switch {
+			case errs[i] != nil:
+				t.Fatalf("post %d: %v", i, errs[i])
+			case r.Status == Matched && r.Reference == a.Invoice:
+				matched++
+			case r.Status != Unmatched || r.Reference != "":
+				t.Fatalf("post %d: %+v", i, r)
+			}
+			if _, got, err := f.svc.Get(ctx, r.ID); err != nil || got.Status != r.Status {
+				t.Fatalf("record %d stored as %+v, %v; answered %+v", r.ID, got, err, r)
+			}
+		}
+		if matched != 1 {
+			t.Fatalf("%d records paid the invoice, want 1", matched)
+		}
+		if bal, _ := ledger.Balance(ctx, d, ledger.MemberCode(f.owner.ID)); bal != a.Total-100 {
+			t.Fatalf("owner credited %d, want %d once", bal, a.Total-100)
+		}
+		verify(t, d)
+	})
+}

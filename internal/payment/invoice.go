@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -82,7 +83,31 @@ type Service struct {
 	stores *Stores
 	opt    Options
 
-	accounts sync.Map // account code → id, once committed
+	accounts  sync.Map // account code → id, once committed
+	templates sync.Map // static QRIS payload → *qris.Template
+	nTemplate atomic.Int64
+}
+
+// maxTemplates bounds the cached QRIS templates; beyond it the cache
+// starts afresh.
+const maxTemplates = 10_000
+
+// template returns the qris.Template of a static payload, made once. A
+// template depends on the payload alone, so a store whose QRIS changes
+// simply uses another entry.
+func (s *Service) template(static string) (*qris.Template, error) {
+	if t, ok := s.templates.Load(static); ok {
+		return t.(*qris.Template), nil
+	}
+	t, err := qris.NewTemplate(static)
+	if err != nil {
+		return nil, err
+	}
+	if _, loaded := s.templates.Swap(static, t); !loaded && s.nTemplate.Add(1) > maxTemplates {
+		s.templates.Clear()
+		s.nTemplate.Store(0)
+	}
+	return t, nil
 }
 
 // New returns a Service on d reading stores from stores. It refuses a code
@@ -250,7 +275,11 @@ func (s *Service) Create(ctx context.Context, memberID int64, n NewInvoice) (inv
 	// The first code is drawn, and its payload made, before the write:
 	// almost always it is free, and the writer is spared the work.
 	code := s.opt.CodeMin + rand.Int64N(s.opt.CodeMax-s.opt.CodeMin+1)
-	qr, err := qris.ToDynamic(static, n.Amount+code)
+	tpl, err := s.template(static)
+	if err != nil {
+		return Invoice{}, false, fmt.Errorf("payment: store %d: dynamic QRIS: %w", st.ID, err)
+	}
+	qr, err := tpl.Dynamic(n.Amount + code)
 	if err != nil {
 		return Invoice{}, false, fmt.Errorf("payment: store %d: dynamic QRIS: %w", st.ID, err)
 	}
@@ -272,7 +301,7 @@ func (s *Service) Create(ctx context.Context, memberID int64, n NewInvoice) (inv
 					return err
 				}
 			}
-			return s.insert(tx, &inv, st, static, code, qr, now)
+			return s.insert(tx, &inv, st, tpl, code, qr, now)
 		})
 		if errors.Is(err, db.ErrConflict) && try < 3 {
 			continue // an invoice number drawn twice: draw again
@@ -291,7 +320,7 @@ func (s *Service) Create(ctx context.Context, memberID int64, n NewInvoice) (inv
 
 // insert reserves a total for inv and records it. code and qr are the
 // first guess, made outside the write.
-func (s *Service) insert(tx *db.Tx, inv *Invoice, st Store, static string, code int64, qr string, now time.Time) error {
+func (s *Service) insert(tx *db.Tx, inv *Invoice, st Store, tpl *qris.Template, code int64, qr string, now time.Time) error {
 	held := inv.HeldUntil.UnixMicro()
 	for attempt := range allocAttempts {
 		if attempt > 0 {
@@ -303,7 +332,7 @@ func (s *Service) insert(tx *db.Tx, inv *Invoice, st Store, static string, code 
 				return ErrCodesExhausted
 			}
 			code = free[rand.IntN(len(free))]
-			if qr, err = qris.ToDynamic(static, inv.Amount+code); err != nil {
+			if qr, err = tpl.Dynamic(inv.Amount + code); err != nil {
 				return err
 			}
 		}

@@ -36,7 +36,27 @@ type Payment struct {
 //
 // ErrNoMatch when no invoice qualifies (also when the amount is that of an
 // invoice already paid: money is never credited twice by guesswork).
+// PayTx is MatchTx followed by SettleTx.
 func (s *Service) PayTx(tx *db.Tx, p Payment) (Invoice, error) {
+	m, err := s.MatchTx(tx, p)
+	if err != nil {
+		return Invoice{}, err
+	}
+	return m.Invoice, s.SettleTx(tx, &m, p.By)
+}
+
+// Match is the invoice a payment pays, found by MatchTx and not yet
+// settled.
+type Match struct {
+	Invoice  Invoice
+	callback string
+	at       time.Time // when the money was received, as the invoice records it
+}
+
+// MatchTx finds, inside tx and without writing, the one invoice that p
+// pays (see PayTx); ErrNoMatch when there is none. Its caller settles it
+// with SettleTx in the same transaction, or not at all; p.By is not read.
+func (s *Service) MatchTx(tx *db.Tx, p Payment) (Match, error) {
 	now := s.clock()
 	at := p.ReceivedAt.UTC().Truncate(time.Microsecond)
 	if at.IsZero() || at.After(now) {
@@ -44,18 +64,27 @@ func (s *Service) PayTx(tx *db.Tx, p Payment) (Invoice, error) {
 	}
 	// At most one invoice qualifies: the totals an invoice holds from its
 	// creation to its held_until are its alone (invoice_totals).
-	var callback string
-	inv, err := scanInvoice(tx.QueryRow(`SELECT `+invoiceCols+`, s.callback_url FROM invoices i JOIN stores s ON s.id = i.store_id
+	m := Match{at: at}
+	var err error
+	m.Invoice, err = scanInvoice(tx.QueryRow(`SELECT `+invoiceCols+`, s.callback_url FROM invoices i JOIN stores s ON s.id = i.store_id
 		WHERE i.store_id = ? AND i.total_amount = ? AND i.status IN ('unpaid', 'expired')
 		AND i.created_at <= ? AND i.held_until > ? ORDER BY i.id DESC LIMIT 1`,
-		p.StoreID, p.Amount, at.UnixMicro(), at.UnixMicro()), &callback)
+		p.StoreID, p.Amount, at.UnixMicro(), at.UnixMicro()), &m.callback)
 	if errors.Is(err, db.ErrNotFound) {
-		return Invoice{}, ErrNoMatch
+		return Match{}, ErrNoMatch
 	}
 	if err != nil {
-		return Invoice{}, err
+		return Match{}, err
 	}
-	return inv, s.settle(tx, &inv, callback, at, p.By, now)
+	return m, nil
+}
+
+// SettleTx pays, inside tx, the invoice MatchTx found, reported by by, as
+// PayTx describes; m.Invoice becomes the paid invoice. When another
+// payment settled it first it fails with a fault.Conflict without a field:
+// the caller's transaction must be undone and may be tried again.
+func (s *Service) SettleTx(tx *db.Tx, m *Match, by string) error {
+	return s.settle(tx, &m.Invoice, m.callback, m.at, by, s.clock())
 }
 
 // settle marks inv paid at at and moves its money.

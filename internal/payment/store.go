@@ -11,6 +11,8 @@ import (
 	"hash/fnv"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -170,10 +172,48 @@ func checkCallback(raw string) error {
 
 var errNoStore = fault.New(fault.NotFound, "no such store")
 
+// The store cache's bounds.
+const (
+	// storeCacheTTL bounds how long a cached store is served. Changes made
+	// through this Stores invalidate the cache at once; the TTL bounds how
+	// long another kios process sharing the PostgreSQL database serves a
+	// store as it was before a change made there.
+	storeCacheTTL = time.Second
+	// storeCacheMax bounds the entries; beyond it the cache starts afresh.
+	storeCacheMax = 10_000
+)
+
 // Stores reads and writes stores.
+//
+// Get answers from an in-process cache of the stores asked for, as
+// catalog.Store does for products: every write method advances a
+// generation counter after its write has returned, which invalidates every
+// entry, and an entry also expires after storeCacheTTL (one second). An
+// entry records the generation read before its row was loaded, so a load
+// that races with a write is never served after the write returns. The
+// stores table must therefore be written only through a Stores. Unknown
+// ids are not cached.
 type Stores struct {
 	db  *db.DB
 	now func() time.Time
+
+	gen   atomic.Uint64
+	cache sync.Map // store id → *storeEntry
+	size  atomic.Int64
+}
+
+type storeEntry struct {
+	st      Store
+	gen     uint64
+	expires time.Time
+}
+
+// invalidate drops every cached store; write methods call it after their
+// write has returned.
+func (s *Stores) invalidate() {
+	s.gen.Add(1)
+	s.cache.Clear()
+	s.size.Store(0)
 }
 
 // NewStores returns a Stores on d that reads the time from now (time.Now
@@ -199,6 +239,7 @@ func (s *Stores) Add(ctx context.Context, n NewStore) (Store, error) {
 	now := s.clock()
 	st := fromSettings(set)
 	st.MemberID, st.Active, st.CreatedAt, st.UpdatedAt = n.MemberID, true, now, now
+	defer s.invalidate()
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		var one int
 		err := tx.QueryRow("SELECT 1 FROM members WHERE id = ?", n.MemberID).Scan(&one)
@@ -247,13 +288,31 @@ func scanStore(row scanner) (Store, error) {
 	return st, nil
 }
 
-// Get returns store id; fault.NotFound when there is none.
+// Get returns store id; fault.NotFound when there is none. It is on the
+// hot path of invoice creation: answered from the cache when it can be
+// (see Stores), else with one query by primary key.
 func (s *Stores) Get(ctx context.Context, id int64) (Store, error) {
+	gen := s.gen.Load()
+	if v, ok := s.cache.Load(id); ok {
+		e := v.(*storeEntry)
+		if e.gen == gen && s.now().Before(e.expires) {
+			return e.st, nil
+		}
+	}
 	st, err := scanStore(s.db.QueryRow(ctx, "SELECT "+storeCols+" FROM stores WHERE id = ?", id))
 	if errors.Is(err, db.ErrNotFound) {
 		return Store{}, errNoStore
 	}
-	return st, err
+	if err != nil {
+		return Store{}, err
+	}
+	if _, loaded := s.cache.Swap(id, &storeEntry{st: st, gen: gen, expires: s.now().Add(storeCacheTTL)}); !loaded {
+		if s.size.Add(1) > storeCacheMax {
+			s.cache.Clear()
+			s.size.Store(0)
+		}
+	}
+	return st, nil
 }
 
 // ForMember returns the stores of member memberID, oldest first (none is
@@ -284,6 +343,7 @@ func (s *Stores) Update(ctx context.Context, id int64, set Settings) (Store, err
 	}
 	now := s.clock()
 	var st Store
+	defer s.invalidate()
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		n, err := tx.ExecAffected(`UPDATE stores SET name = ?, static_qris = ?, callback_url = ?, invoice_lifetime_sec = ?,
 			fee_flat = ?, fee_percent_bp = ?, sandbox = ?, updated_at = ? WHERE id = ?`,
@@ -308,6 +368,7 @@ func (s *Stores) Update(ctx context.Context, id int64, set Settings) (Store, err
 // such store.
 func (s *Stores) SetActive(ctx context.Context, id int64, on bool) error {
 	now := s.clock()
+	defer s.invalidate()
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		n, err := tx.ExecAffected("UPDATE stores SET active = ?, updated_at = ? WHERE id = ?", on, now.UnixMicro(), id)
 		if err != nil {

@@ -228,3 +228,66 @@ func TestStores(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreCache: Get serves a store from the cache for at most
+// storeCacheTTL after a change made behind the Stores' back (another kios
+// process on the same PostgreSQL), sees changes made through the Stores at
+// once, and does not remember unknown ids.
+func TestStoreCache(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		stores := NewStores(d, func() time.Time { return now })
+		budi := addMember(t, d, "budi")
+		st, err := stores.Add(ctx, NewStore{MemberID: budi.ID, Name: "Warung"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stores.Get(ctx, st.ID+1); fault.CodeOf(err) != fault.NotFound {
+			t.Fatalf("Get of the next id: %v", err)
+		}
+		next, err := stores.Add(ctx, NewStore{MemberID: budi.ID, Name: "Cabang"})
+		if err != nil || next.ID != st.ID+1 {
+			t.Fatalf("second store %+v, %v", next, err)
+		}
+		if got, err := stores.Get(ctx, next.ID); err != nil || got.Name != "Cabang" {
+			t.Fatalf("Get of a store missed before = %+v, %v", got, err)
+		}
+
+		behindBack := func(name string) {
+			t.Helper()
+			if err := d.Write(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec("UPDATE stores SET name = ? WHERE id = ?", name, st.ID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cases := []struct {
+			name    string
+			advance time.Duration
+			want    string
+		}{
+			{"within the TTL the cached row", 0, "Warung"},
+			{"just before the TTL ends", storeCacheTTL - time.Microsecond, "Warung"},
+			{"once the TTL has passed the new row", time.Microsecond, "Lain"},
+		}
+		if got, _ := stores.Get(ctx, st.ID); got.Name != "Warung" {
+			t.Fatalf("Get = %+v", got)
+		}
+		behindBack("Lain")
+		for _, c := range cases {
+			now = now.Add(c.advance)
+			if got, err := stores.Get(ctx, st.ID); err != nil || got.Name != c.want {
+				t.Fatalf("%s: Get = %q, %v, want %q", c.name, got.Name, err, c.want)
+			}
+		}
+		// Through the Stores a change is seen at once.
+		if err := stores.SetActive(ctx, st.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := stores.Get(ctx, st.ID); got.Active {
+			t.Fatal("Get after SetActive(false) served the cached active store")
+		}
+	})
+}

@@ -137,3 +137,29 @@ func TestFuzzCorpus(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTemplate checks that a Template gives exactly what ToDynamic gives,
+// payload or error, for any static payload and amount.
+func FuzzTemplate(f *testing.F) {
+	for _, v := range payloadVectors {
+		f.Add(v.static, v.amount)
+		f.Add(v.dynamic, v.amount)
+	}
+	f.Add(static1, int64(MaxAmount))
+	f.Add(static1, int64(0))
+	f.Add(mutate(static1, grow(MaxLen-len(static1)-24)), int64(1))
+	f.Fuzz(func(t *testing.T, static string, amount int64) {
+		want, wantErr := ToDynamic(static, amount)
+		tpl, err := NewTemplate(static)
+		if err != nil {
+			if _, err1 := ToDynamic(static, 1); err1 == nil || err.Error() != err1.Error() {
+				t.Fatalf("NewTemplate(%q) = %v; ToDynamic(…, 1) = %v", static, err, err1)
+			}
+			return
+		}
+		got, gotErr := tpl.Dynamic(amount)
+		if got != want || (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("Template(%q).Dynamic(%d) = %q, %v; ToDynamic = %q, %v", static, amount, got, gotErr, want, wantErr)
+		}
+	})
+}

@@ -66,6 +66,9 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("POST /api/admin/webhooks/{id}/redeliver", adm.Write(admin.FamilyWebhooks, admin.Redeliver(d.Webhooks, d.Now, d.Logger)))
 	mux.Handle("GET /api/admin/banks", adm.Read(admin.FamilyBanks, admin.Banks(d.Funding, d.Logger)))
 	mux.Handle("PUT /api/admin/banks", adm.Write(admin.FamilyBanks, admin.SetBank(d.Funding, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/incoming", adm.Read(admin.FamilyIncoming, admin.IncomingList(d.Incoming, d.Logger)))
+	mux.Handle("POST /api/admin/incoming/{id}/assign", adm.Write(admin.FamilyIncoming, admin.IncomingAssign(d.Incoming, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/payments", adm.Read(admin.FamilyIncoming, admin.Payments(d.Payments, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// The payment face (shared/spec/20-payment-api.md).

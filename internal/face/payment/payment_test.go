@@ -35,6 +35,7 @@ import (
 	"kios/internal/qris"
 	"kios/internal/ratelimit"
 	"kios/internal/server"
+	"kios/internal/webhook"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ from the current answers")
@@ -72,6 +73,7 @@ type fixture struct {
 	sandbox  payment.Store
 	payments *payment.Service
 	incoming *incoming.Service
+	hooks    *webhook.Service
 	owner    member.Member
 }
 
@@ -105,7 +107,12 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	if f.sandbox, err = stores.Add(ctx, payment.NewStore{MemberID: f.owner.ID, Name: "Toko Sandbox", Sandbox: true}); err != nil {
 		t.Fatal(err)
 	}
-	if f.payments, err = payment.New(d, stores, payment.Options{Now: f.clock.Now}); err != nil {
+	keys, err := webhook.NewKeyring(make([]byte, webhook.MasterKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.hooks = webhook.NewService(d, keys, f.clock.Now, slog.New(slog.DiscardHandler), webhook.ClientOptions{AllowPrivate: true})
+	if f.payments, err = payment.New(d, stores, payment.Options{Now: f.clock.Now, Hooks: f.hooks}); err != nil {
 		t.Fatal(err)
 	}
 	funds := funding.New(d, funding.Options{Now: f.clock.Now})
