@@ -65,6 +65,16 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("POST /api/admin/webhooks/{id}/redeliver", adm.Write(admin.FamilyWebhooks, admin.Redeliver(d.Webhooks, d.Now, d.Logger)))
 	mux.Handle("GET /api/admin/banks", adm.Read(admin.FamilyBanks, admin.Banks(d.Funding, d.Logger)))
 	mux.Handle("PUT /api/admin/banks", adm.Write(admin.FamilyBanks, admin.SetBank(d.Funding, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/providers", adm.Read(admin.FamilyCatalog, admin.Providers(d.Catalog, d.Logger)))
+	mux.Handle("POST /api/admin/providers", adm.Write(admin.FamilyCatalog, admin.CreateProvider(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("PATCH /api/admin/providers/{code}", adm.Write(admin.FamilyCatalog, admin.UpdateProvider(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/products", adm.Read(admin.FamilyCatalog, admin.Products(d.Catalog, d.Logger)))
+	mux.Handle("POST /api/admin/products", adm.Write(admin.FamilyCatalog, admin.CreateProduct(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/products/{code}", adm.Read(admin.FamilyCatalog, admin.Product(d.Catalog, d.Logger)))
+	mux.Handle("PATCH /api/admin/products/{code}", adm.Write(admin.FamilyCatalog, admin.UpdateProduct(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/prices", adm.Read(admin.FamilyCatalog, admin.PriceRules(d.Catalog, d.Logger)))
+	mux.Handle("POST /api/admin/prices", adm.Write(admin.FamilyCatalog, admin.SetPrices(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/catalog/import", adm.Write(admin.FamilyCatalog, admin.ImportCatalog(d.Catalog, d.SupplierImport, audit.NewLog(d.DB), d.Now, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// The payment face (shared/spec/20-payment-api.md).

@@ -11,6 +11,7 @@ import (
 
 	"kios/internal/catalog"
 	"kios/internal/db"
+	"kios/internal/face/admin"
 	"kios/internal/face/prepaid"
 	"kios/internal/funding"
 	"kios/internal/httpx"
@@ -59,6 +60,10 @@ type Deps struct {
 	// SecureCookies marks the web pages' cookies Secure even on a plain
 	// connection (kios's public URL is https behind a proxy).
 	SecureCookies bool
+	// SupplierImport brings a configured supplier's catalog in, for POST
+	// /api/admin/catalog/import {"supplier":…}; nil when the server has
+	// none (that call then answers 422).
+	SupplierImport admin.SupplierImporter
 }
 
 // New returns kios's whole HTTP handler.

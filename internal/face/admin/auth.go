@@ -26,16 +26,16 @@ const (
 	FamilyLedger       Family = "ledger"       // the ledger check
 	FamilyStats        Family = "stats"        // counts and sums per day
 	FamilyAudit        Family = "audit"        // the audit log
-	FamilyCatalog      Family = "catalog"      // providers, products, prices (later)
+	FamilyCatalog      Family = "catalog"      // providers, products, prices, import
 )
 
 // access says which roles may read a family and which may change it.
 type access struct{ read, write []operator.Role }
 
 var (
-	money   = []operator.Role{operator.Admin, operator.Finance}
-	catalog = []operator.Role{operator.Admin, operator.Catalog}
-	admins  = []operator.Role{operator.Admin}
+	money      = []operator.Role{operator.Admin, operator.Finance}
+	catalogers = []operator.Role{operator.Admin, operator.Catalog}
+	admins     = []operator.Role{operator.Admin}
 	// moneyReaders see money: the roles that handle it and viewers.
 	moneyReaders = []operator.Role{operator.Admin, operator.Finance, operator.Viewer}
 	everyone     = operator.Roles
@@ -57,7 +57,7 @@ var Access = map[Family]access{
 	FamilyLedger:       {read: moneyReaders, write: admins},
 	FamilyStats:        {read: everyone, write: admins},
 	FamilyAudit:        {read: moneyReaders, write: admins},
-	FamilyCatalog:      {read: everyone, write: catalog},
+	FamilyCatalog:      {read: everyone, write: catalogers},
 }
 
 // Allowed reports whether role may read (write false) or change (write
