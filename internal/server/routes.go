@@ -50,7 +50,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/admin/members", adm.Read(admin.FamilyMembers, admin.Members(d.Members, d.Logger)))
 	mux.Handle("POST /api/admin/members", adm.Write(admin.FamilyMembers, admin.CreateMember(d.Members, d.Now, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}", adm.Read(admin.FamilyMembers, admin.MemberProfile(d.Members, d.Logger)))
-	mux.Handle("PATCH /api/admin/members/{username}", adm.Write(admin.FamilyMembers, admin.UpdateMember(d.Members, d.Now, d.Logger)))
+	mux.Handle("PATCH /api/admin/members/{username}", adm.Write(admin.FamilyMembers, admin.UpdateMember(d.Members, d.Webhooks, d.Now, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}/history", adm.Read(admin.FamilyMembers, admin.MemberHistory(d.Members, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}/latest", adm.Read(admin.FamilyMembers, admin.MemberLatest(d.Members, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}/downlines", adm.Read(admin.FamilyMembers, admin.MemberDownlines(d.Members, d.Logger)))
@@ -75,6 +75,11 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/admin/prices", adm.Read(admin.FamilyCatalog, admin.PriceRules(d.Catalog, d.Logger)))
 	mux.Handle("POST /api/admin/prices", adm.Write(admin.FamilyCatalog, admin.SetPrices(d.Catalog, d.Now, d.Logger)))
 	mux.Handle("POST /api/admin/catalog/import", adm.Write(admin.FamilyCatalog, admin.ImportCatalog(d.Catalog, d.SupplierImport, audit.NewLog(d.DB), d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/members/{username}/webhook-secret", adm.Write(admin.FamilyMembers, admin.RotateWebhookSecret(d.Members, d.Webhooks, d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/members/{username}/webhook-test", adm.Write(admin.FamilyMembers, admin.TestWebhook(d.Members, d.Webhooks, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/stores", adm.Read(admin.FamilyStores, admin.Stores(d.Stores, d.Members, d.Logger)))
+	mux.Handle("POST /api/admin/stores", adm.Write(admin.FamilyStores, admin.CreateStore(d.Stores, d.Members, d.Now, d.Logger)))
+	mux.Handle("PATCH /api/admin/stores/{id}", adm.Write(admin.FamilyStores, admin.UpdateStore(d.Stores, d.Now, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// The payment face (shared/spec/20-payment-api.md).

@@ -27,6 +27,7 @@ const (
 	FamilyStats        Family = "stats"        // counts and sums per day
 	FamilyAudit        Family = "audit"        // the audit log
 	FamilyCatalog      Family = "catalog"      // providers, products, prices, import
+	FamilyStores       Family = "stores"       // members' QRIS stores
 )
 
 // access says which roles may read a family and which may change it.
@@ -58,6 +59,7 @@ var Access = map[Family]access{
 	FamilyStats:        {read: everyone, write: admins},
 	FamilyAudit:        {read: moneyReaders, write: admins},
 	FamilyCatalog:      {read: everyone, write: catalogers},
+	FamilyStores:       {read: moneyReaders, write: admins},
 }
 
 // Allowed reports whether role may read (write false) or change (write
