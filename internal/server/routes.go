@@ -40,6 +40,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	// The operator API (shared/spec/40-operator-api.md): each route is
 	// wrapped in its endpoint family's role check; see internal/face/admin.
 	adm := admin.NewAuth(d.Operators, d.Logger)
+	adm.SetLimiter(d.Limiter)
 	mux.Handle("GET /api/admin/ledger/verify", adm.Read(admin.FamilyLedger, admin.LedgerVerify(d.DB, d.Logger)))
 	mux.Handle("GET /api/admin/audit", adm.Read(admin.FamilyAudit, admin.AuditLog(audit.NewLog(d.DB), d.Logger)))
 	mux.Handle("POST /api/admin/incoming", adm.Write(admin.FamilyIncoming, admin.Incoming(d.Incoming, d.Now, d.Logger)))
