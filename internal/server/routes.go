@@ -21,6 +21,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /healthz", healthz())
 	mux.Handle("GET /readyz", readyz(d.DB, d.Logger))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /openapi.json", openAPIDoc())
 
 	// Provider icons, for the prepaid face's icon_url.
 	mux.Handle("GET /images/provider/{file}", providerIcons(catalog.Icons))
