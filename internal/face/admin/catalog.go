@@ -378,21 +378,8 @@ type priceIn struct {
 // of each level get one price_update webhook with theirs.
 func SetPrices(cat *catalog.Store, now func() time.Time, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Prices  []priceIn `json:"prices"`
-			Rules   []ruleRow `json:"rules"`
-			Comment string    `json:"comment"`
-		}
-		var raw json.RawMessage
-		if !decode(w, r, &raw) {
-			return
-		}
-		if t := strings.TrimSpace(string(raw)); strings.HasPrefix(t, "[") {
-			if !decodeInto(w, raw, &body.Prices) {
-				return
-			}
-			body.Comment = r.URL.Query().Get("comment")
-		} else if !decodeInto(w, raw, &body) {
+		body, ok := readPriceBody(w, r)
+		if !ok {
 			return
 		}
 		comment, err := checkComment(body.Comment)
@@ -419,6 +406,32 @@ func SetPrices(cat *catalog.Store, now func() time.Time, logger *slog.Logger) ht
 		}
 		writeJSON(w, map[string]any{"data": map[string]any{"changed": len(moved), "price_changes": toPriceChanges(moved)}})
 	})
+}
+
+// priceBody is the body of a bulk price change.
+type priceBody struct {
+	Prices  []priceIn `json:"prices"`
+	Rules   []ruleRow `json:"rules"`
+	Comment string    `json:"comment"`
+}
+
+// readPriceBody reads a bulk price change: the spec's bare array of rows
+// (the comment then in ?comment=) or the object form. It answers a body it
+// cannot read itself and returns false.
+func readPriceBody(w http.ResponseWriter, r *http.Request) (priceBody, bool) {
+	var body priceBody
+	var raw json.RawMessage
+	if !decode(w, r, &raw) {
+		return body, false
+	}
+	if t := strings.TrimSpace(string(raw)); strings.HasPrefix(t, "[") {
+		if !decodeInto(w, raw, &body.Prices) {
+			return body, false
+		}
+		body.Comment = r.URL.Query().Get("comment")
+		return body, true
+	}
+	return body, decodeInto(w, raw, &body)
 }
 
 // decodeInto decodes raw, a JSON value already read, into v, answering a
