@@ -173,6 +173,10 @@ func UpdateMember(members *member.Store, hooks *webhook.Service, now func() time
 			writeFault(w, r, logger, err)
 			return
 		}
+		if body.Level == nil && body.Active == nil && body.APIAccess == nil && body.WebhookURL == nil {
+			writeFault(w, r, logger, fault.New(fault.Missing, "nothing to change: give level, active, api_access or webhook_url"))
+			return
+		}
 		if body.WebhookURL != nil {
 			if err := checkWebhookURL(*body.WebhookURL); err != nil {
 				writeFault(w, r, logger, err)
