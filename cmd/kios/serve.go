@@ -164,7 +164,9 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		SecureCookies:  strings.HasPrefix(a.baseURL, "https://"),
 
 		SupplierConfigs: supplierConfigs,
-		SupplierRefs:    supplierRefs,
+		SupplierImport: supplierImporter{prepaid.Importer{Configs: supplierConfigs, References: supplierRefs,
+			Catalog: a.catalog, Now: time.Now}},
+		SupplierRefs: supplierRefs,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"kios/internal/face/admin"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -150,8 +151,7 @@ func supplierImportCmd(ctx context.Context, args []string, e env) error {
 	if name == "" {
 		return errors.New("supplier import: the supplier's name is required: kios supplier import NAME")
 	}
-	c, err := configs.Get(ctx, name)
-	if err != nil {
+	if _, err := configs.Get(ctx, name); err != nil {
 		return fmt.Errorf("supplier import: %w", err)
 	}
 	cat := catalog.NewStore(d, time.Now)
@@ -160,25 +160,14 @@ func supplierImportCmd(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("supplier import: --markup %s: %w", r.Level, err)
 		}
 	}
-	client := prepaid.New(c, prepaid.NewReferences(d, time.Now), nil, time.Now)
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	provs, err := client.Catalog(cctx)
+	im := prepaid.Importer{Configs: configs, References: prepaid.NewReferences(d, time.Now), Catalog: cat, Now: time.Now}
+	rep, err := im.Import(ctx, name, prefix)
 	if err != nil {
 		return fmt.Errorf("supplier import: %w", err)
 	}
-	res, err := cat.Import(ctx, c.Name, provs, catalog.ImportOptions{Prefix: prefix})
-	if err != nil {
-		return fmt.Errorf("supplier import: %w", err)
-	}
-	var costs catalog.CostResult
-	if len(res.Costs) > 0 {
-		if costs, err = cat.ApplyCosts(ctx, c.Name, res.Costs); err != nil {
-			return fmt.Errorf("supplier import: new costs: %w", err)
-		}
-	}
+	res, costs := rep.ImportResult, rep.Costs
 	fmt.Fprintf(e.stdout, "imported from %s: %d providers and %d products added, %d SKUs added to existing products, %d costs changed, %d unchanged\n",
-		c.Name, res.ProvidersAdded, res.ProductsAdded, res.SKUsAdded, len(res.Costs), res.Unchanged)
+		name, res.ProvidersAdded, res.ProductsAdded, res.SKUsAdded, len(res.Costs), res.Unchanged)
 	for _, s := range res.Skipped {
 		fmt.Fprintf(e.stdout, "skipped %s\n", s)
 	}
@@ -193,4 +182,17 @@ func supplierImportCmd(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(e.stdout, "warning: no level has a markup rule, so imported products have no price; set one with --markup level=basis points")
 	}
 	return nil
+}
+
+// supplierImporter lets the operator API's catalog import use the prepaid
+// supplier's Importer, translating its report into the API's answer.
+type supplierImporter struct{ prepaid.Importer }
+
+func (s supplierImporter) ImportSupplier(ctx context.Context, name, prefix string) (admin.SupplierImport, error) {
+	rep, err := s.Import(ctx, name, prefix)
+	if err != nil {
+		return admin.SupplierImport{}, err
+	}
+	return admin.SupplierImport{ProvidersAdded: rep.ProvidersAdded, ProductsAdded: rep.ProductsAdded, SKUsAdded: rep.SKUsAdded,
+		CostsChanged: len(rep.ImportResult.Costs), Unchanged: rep.Unchanged, Skipped: rep.Skipped, Deactivated: rep.Costs.Deactivated}, nil
 }

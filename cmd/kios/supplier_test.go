@@ -120,6 +120,34 @@ func TestTwoKios(t *testing.T) {
 			defer stopA()
 			cmdB("webhook", "set", "--member", "demo", "--url", baseA+"/hooks/supplier/kiosb")
 
+			// The operator API's import goes through the same importer: a
+			// third import, by an operator, finds nothing new either.
+			body := `{"supplier":"kiosb","prefix":"B-","comment":"sync from B"}`
+			req, _ := http.NewRequest("POST", baseA+"/api/admin/catalog/import", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+infoA.Operator.Token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var answer struct{ Data map[string]any }
+			json.NewDecoder(resp.Body).Decode(&answer)
+			resp.Body.Close()
+			imp := answer.Data
+			if resp.StatusCode != 200 || imp["providers_added"] != 0.0 || imp["products_added"] != 0.0 || imp["costs_changed"] != 0.0 {
+				t.Fatalf("operator import: %d %v", resp.StatusCode, imp)
+			}
+			req, _ = http.NewRequest("POST", baseA+"/api/admin/catalog/import", strings.NewReader(`{"supplier":"nobody","comment":"x"}`))
+			req.Header.Set("Authorization", "Bearer "+infoA.Operator.Token)
+			req.Header.Set("Content-Type", "application/json")
+			if resp, err = http.DefaultClient.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Fatalf("import from an unknown supplier: %d, want 404", resp.StatusCode)
+			}
+
 			recv := newMemberReceiver(t)
 			out = cmdA("webhook", "set", "--member", "demo", "--url", recv.srv.URL)
 			secretA := regexp.MustCompile(`signing secret: (whsec_\S+)`).FindStringSubmatch(out)[1]

@@ -102,6 +102,13 @@ type Log struct{ db *db.DB }
 // NewLog returns the audit log on d.
 func NewLog(d *db.DB) *Log { return &Log{db: d} }
 
+// Add appends e to the log in a transaction of its own, for a change that
+// is made of several transactions (a supplier's catalog import) and so
+// cannot record its entry in one of them. Prefer Record.
+func (l *Log) Add(ctx context.Context, e Entry) error {
+	return l.db.Write(ctx, func(tx *db.Tx) error { return Record(tx, e) })
+}
+
 // List returns the entries f selects, newest first, limit of them after
 // skipping offset, and how many f selects in all.
 func (l *Log) List(ctx context.Context, f Filter, limit, offset int) ([]Entry, int64, error) {

@@ -78,6 +78,9 @@ type Product struct {
 	// Cost is the cost of the first active SKU in priority order; 0 when
 	// no SKU is active.
 	Cost int64
+	// Ewallet marks an e-wallet product (see Ewallet): it has no fixed
+	// price and is sold through the PPOB face only.
+	Ewallet bool
 }
 
 // Orderable returns nil when the product can be ordered at its level now:
@@ -237,7 +240,8 @@ func (s *Store) Product(ctx context.Context, code, level string) (Product, error
 const productQuery = `SELECT p.id, p.code, p.name, p.active,
 	v.id, v.code, v.name, v.active, v.icon, v.forms, v.position,
 	pp.price, r.percent_bp, r.flat,
-	k.supplier, k.sku, k.priority, k.cost, k.active
+	k.supplier, k.sku, k.priority, k.cost, k.active,
+	EXISTS (SELECT 1 FROM ewallet_products e WHERE e.product_id = p.id)
 	FROM products p
 	JOIN providers v ON v.id = p.provider_id
 	LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.level = ?
@@ -269,7 +273,7 @@ func (s *Store) loadProduct(ctx context.Context, code, level string) (Product, e
 		if err := rows.Scan(&p.ID, &p.Code, &p.Name, &p.Active,
 			&p.Provider.ID, &p.Provider.Code, &p.Provider.Name, &p.Provider.Active, &p.Provider.Icon, &forms, &p.Provider.Position,
 			&explicit, &percent, &fixed,
-			&supplier, &sku, &priority, &cost, &active); err != nil {
+			&supplier, &sku, &priority, &cost, &active, &p.Ewallet); err != nil {
 			return Product{}, err
 		}
 		found = true
@@ -378,7 +382,8 @@ func (s *Store) Products(ctx context.Context, providerCode, level string, active
 			return err
 		}
 		rows, err := tx.Query(`SELECT p.id, p.code, p.name, p.active, pp.price,
-			(SELECT s.cost FROM product_skus s WHERE s.product_id = p.id AND s.active ORDER BY s.priority LIMIT 1)
+			(SELECT s.cost FROM product_skus s WHERE s.product_id = p.id AND s.active ORDER BY s.priority LIMIT 1),
+			EXISTS (SELECT 1 FROM ewallet_products e WHERE e.product_id = p.id)
 			FROM products p
 			LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.level = ?
 			WHERE p.provider_id = ?`, level, prov.ID)
@@ -389,7 +394,7 @@ func (s *Store) Products(ctx context.Context, providerCode, level string, active
 		for rows.Next() {
 			p := Product{Provider: prov, Level: level}
 			var explicit, cost sql.NullInt64
-			if err := rows.Scan(&p.ID, &p.Code, &p.Name, &p.Active, &explicit, &cost); err != nil {
+			if err := rows.Scan(&p.ID, &p.Code, &p.Name, &p.Active, &explicit, &cost, &p.Ewallet); err != nil {
 				return err
 			}
 			p.Cost = cost.Int64

@@ -90,54 +90,7 @@ func conflict(err error, field, format string, args ...any) error {
 // fault.Conflict about "code"); its form is checked (fault.Invalid about
 // "forms").
 func (s *Store) AddProvider(ctx context.Context, np NewProvider) (Provider, error) {
-	p := Provider{
-		Code:     strings.TrimSpace(np.Code),
-		Name:     strings.TrimSpace(np.Name),
-		Active:   np.Active,
-		Icon:     strings.TrimSpace(np.Icon),
-		Position: np.Position,
-	}
-	if err := checkCode("code", p.Code); err != nil {
-		return Provider{}, err
-	}
-	if err := checkName("name", p.Name); err != nil {
-		return Provider{}, err
-	}
-	if p.Icon != "" && !iconPattern.MatchString(p.Icon) {
-		return Provider{}, fault.Field(fault.Invalid, "icon", "must be a plain file name")
-	}
-	if np.ID < 0 {
-		return Provider{}, fault.Field(fault.Invalid, "id", "must not be negative")
-	}
-	forms, err := normalizeForms(np.Forms)
-	if err != nil {
-		return Provider{}, err
-	}
-	p.Forms = forms
-	stored, err := encodeForms(forms)
-	if err != nil {
-		return Provider{}, err
-	}
-	now := s.clock().UnixMicro()
-	defer s.invalidate()
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		p.ID = np.ID
-		if p.ID == 0 {
-			return tx.QueryRow(`INSERT INTO providers (code, name, active, icon, forms, position, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-				p.Code, p.Name, p.Active, p.Icon, stored, p.Position, now, now).Scan(&p.ID)
-		}
-		if _, err := tx.Exec(`INSERT INTO providers (id, code, name, active, icon, forms, position, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Code, p.Name, p.Active, p.Icon, stored, p.Position, now, now); err != nil {
-			return err
-		}
-		return advanceSequence(tx, "providers")
-	})
-	if err != nil {
-		return Provider{}, conflict(err, "code", "provider code %q or id %d is taken", p.Code, np.ID)
-	}
-	return p, nil
+	return s.AddProviderWith(ctx, np, nil)
 }
 
 // advanceSequence moves table's id sequence past its largest id after a row
@@ -156,76 +109,19 @@ func advanceSequence(tx *db.Tx, table string) error {
 // unused (fault.Conflict about "code"); the provider and every price's
 // level must exist (fault.Invalid about "provider" or "prices").
 func (s *Store) AddProduct(ctx context.Context, np NewProduct) (int64, error) {
-	code, name := strings.TrimSpace(np.Code), strings.TrimSpace(np.Name)
-	if err := checkCode("code", code); err != nil {
-		return 0, err
-	}
-	if err := checkName("name", name); err != nil {
-		return 0, err
-	}
-	if np.ID < 0 {
-		return 0, fault.Field(fault.Invalid, "id", "must not be negative")
-	}
-	provider := strings.TrimSpace(np.Provider)
-	if provider == "" {
-		return 0, fault.Field(fault.Missing, "provider", "is required")
-	}
-	skus, err := normalizeSKUs(np.SKUs)
+	p, err := prepareProduct(np)
 	if err != nil {
 		return 0, err
-	}
-	for level, price := range np.Prices {
-		if err := checkMoney("prices", price); err != nil {
-			return 0, fault.Field(fault.Invalid, "prices", "the price for %q must be 1 to %d rupiah", level, int64(MaxMoney))
-		}
 	}
 	now := s.clock().UnixMicro()
 	var id int64
 	defer s.invalidate()
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		var providerID int64
-		err := tx.QueryRow("SELECT id FROM providers WHERE code = ?", provider).Scan(&providerID)
-		if errors.Is(err, db.ErrNotFound) {
-			return fault.Field(fault.Invalid, "provider", "no provider %q", provider)
-		}
-		if err != nil {
-			return err
-		}
-		for level := range np.Prices {
-			if err := checkLevel(tx, "prices", level); err != nil {
-				return err
-			}
-		}
-		id = np.ID
-		if id == 0 {
-			err = tx.QueryRow(`INSERT INTO products (code, name, provider_id, active, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, code, name, providerID, np.Active, now, now).Scan(&id)
-		} else {
-			_, err = tx.Exec(`INSERT INTO products (id, code, name, provider_id, active, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, id, code, name, providerID, np.Active, now, now)
-			if err == nil {
-				err = advanceSequence(tx, "products")
-			}
-		}
-		if err != nil {
-			return err
-		}
-		for _, k := range skus {
-			if _, err := tx.Exec(`INSERT INTO product_skus (product_id, supplier, sku, priority, cost, active, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, id, k.Supplier, k.SKU, k.Priority, k.Cost, k.Active, now); err != nil {
-				return err
-			}
-		}
-		for level, price := range np.Prices {
-			if _, err := tx.Exec(`INSERT INTO product_prices (product_id, level, price, updated_at) VALUES (?, ?, ?, ?)`,
-				id, level, price, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		id, err = insertProductTx(tx, p, now)
+		return err
 	})
 	if err != nil {
-		return 0, conflict(err, "code", "product code %q or id %d is taken", code, np.ID)
+		return 0, err
 	}
 	return id, nil
 }

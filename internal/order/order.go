@@ -157,6 +157,10 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 	if err != nil {
 		return Order{}, false, err
 	}
+	if p.Ewallet {
+		// Sold by amount through the PPOB face (CreateTopup), not here.
+		return Order{}, false, fault.Field(fault.NotFound, "product", "no prepaid product %s", p.Code)
+	}
 	if err := p.Orderable(); err != nil {
 		return Order{}, false, err
 	}

@@ -232,6 +232,12 @@ func (s *Stores) clock() time.Time { return s.now().UTC().Truncate(time.Microsec
 // checked first (see Settings); an unknown member is a fault.NotFound about
 // "member_id".
 func (s *Stores) Add(ctx context.Context, n NewStore) (Store, error) {
+	return s.AddWith(ctx, n, nil)
+}
+
+// AddWith is Add, running also (when not nil) with the new store inside
+// its transaction; an error of also undoes the addition.
+func (s *Stores) AddWith(ctx context.Context, n NewStore, also func(tx *db.Tx, st Store) error) (Store, error) {
 	set := n.settings()
 	if err := set.normalize(); err != nil {
 		return Store{}, err
@@ -253,7 +259,10 @@ func (s *Stores) Add(ctx context.Context, n NewStore) (Store, error) {
 			fee_flat, fee_percent_bp, sandbox, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			st.MemberID, st.Name, st.StaticQRIS, st.CallbackURL, int64(st.Lifetime/time.Second),
 			st.FeeFlat, st.FeePercentBP, st.Sandbox, st.Active, now.UnixMicro(), now.UnixMicro())
-		return err
+		if err != nil || also == nil {
+			return err
+		}
+		return also(tx, st)
 	})
 	if err != nil {
 		return Store{}, err

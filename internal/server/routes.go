@@ -22,6 +22,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /healthz", healthz())
 	mux.Handle("GET /readyz", readyz(d.DB, d.Logger))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /openapi.json", openAPIDoc())
 
 	// Provider icons, for the prepaid face's icon_url.
 	mux.Handle("GET /images/provider/{file}", providerIcons(catalog.Icons))
@@ -41,6 +42,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	// The operator API (shared/spec/40-operator-api.md): each route is
 	// wrapped in its endpoint family's role check; see internal/face/admin.
 	adm := admin.NewAuth(d.Operators, d.Logger)
+	adm.SetLimiter(d.Limiter)
 	mux.Handle("GET /api/admin/ledger/verify", adm.Read(admin.FamilyLedger, admin.LedgerVerify(d.DB, d.Logger)))
 	mux.Handle("GET /api/admin/audit", adm.Read(admin.FamilyAudit, admin.AuditLog(audit.NewLog(d.DB), d.Logger)))
 	mux.Handle("POST /api/admin/incoming", adm.Write(admin.FamilyIncoming, admin.Incoming(d.Incoming, d.Now, d.Logger)))
@@ -51,7 +53,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/admin/members", adm.Read(admin.FamilyMembers, admin.Members(d.Members, d.Logger)))
 	mux.Handle("POST /api/admin/members", adm.Write(admin.FamilyMembers, admin.CreateMember(d.Members, d.Now, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}", adm.Read(admin.FamilyMembers, admin.MemberProfile(d.Members, d.Logger)))
-	mux.Handle("PATCH /api/admin/members/{username}", adm.Write(admin.FamilyMembers, admin.UpdateMember(d.Members, d.Now, d.Logger)))
+	mux.Handle("PATCH /api/admin/members/{username}", adm.Write(admin.FamilyMembers, admin.UpdateMember(d.Members, d.Webhooks, d.Now, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}/history", adm.Read(admin.FamilyMembers, admin.MemberHistory(d.Members, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}/latest", adm.Read(admin.FamilyMembers, admin.MemberLatest(d.Members, d.Logger)))
 	mux.Handle("GET /api/admin/members/{username}/downlines", adm.Read(admin.FamilyMembers, admin.MemberDownlines(d.Members, d.Logger)))
@@ -69,6 +71,21 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /api/admin/incoming", adm.Read(admin.FamilyIncoming, admin.IncomingList(d.Incoming, d.Logger)))
 	mux.Handle("POST /api/admin/incoming/{id}/assign", adm.Write(admin.FamilyIncoming, admin.IncomingAssign(d.Incoming, d.Now, d.Logger)))
 	mux.Handle("GET /api/admin/payments", adm.Read(admin.FamilyIncoming, admin.Payments(d.Payments, d.Logger)))
+	mux.Handle("GET /api/admin/providers", adm.Read(admin.FamilyCatalog, admin.Providers(d.Catalog, d.Logger)))
+	mux.Handle("POST /api/admin/providers", adm.Write(admin.FamilyCatalog, admin.CreateProvider(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("PATCH /api/admin/providers/{code}", adm.Write(admin.FamilyCatalog, admin.UpdateProvider(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/products", adm.Read(admin.FamilyCatalog, admin.Products(d.Catalog, d.Logger)))
+	mux.Handle("POST /api/admin/products", adm.Write(admin.FamilyCatalog, admin.CreateProduct(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/products/{code}", adm.Read(admin.FamilyCatalog, admin.Product(d.Catalog, d.Logger)))
+	mux.Handle("PATCH /api/admin/products/{code}", adm.Write(admin.FamilyCatalog, admin.UpdateProduct(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/prices", adm.Read(admin.FamilyCatalog, admin.PriceRules(d.Catalog, d.Logger)))
+	mux.Handle("POST /api/admin/prices", adm.Write(admin.FamilyCatalog, admin.SetPrices(d.Catalog, d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/catalog/import", adm.Write(admin.FamilyCatalog, admin.ImportCatalog(d.Catalog, d.SupplierImport, audit.NewLog(d.DB), d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/members/{username}/webhook-secret", adm.Write(admin.FamilyMembers, admin.RotateWebhookSecret(d.Members, d.Webhooks, d.Now, d.Logger)))
+	mux.Handle("POST /api/admin/members/{username}/webhook-test", adm.Write(admin.FamilyMembers, admin.TestWebhook(d.Members, d.Webhooks, d.Now, d.Logger)))
+	mux.Handle("GET /api/admin/stores", adm.Read(admin.FamilyStores, admin.Stores(d.Stores, d.Members, d.Logger)))
+	mux.Handle("POST /api/admin/stores", adm.Write(admin.FamilyStores, admin.CreateStore(d.Stores, d.Members, d.Now, d.Logger)))
+	mux.Handle("PATCH /api/admin/stores/{id}", adm.Write(admin.FamilyStores, admin.UpdateStore(d.Stores, d.Now, d.Logger)))
 	mux.Handle("/api/admin/", admin.NotFound())
 
 	// The payment face (shared/spec/20-payment-api.md).

@@ -11,6 +11,7 @@ import (
 
 	"kios/internal/catalog"
 	"kios/internal/db"
+	"kios/internal/face/admin"
 	"kios/internal/face/prepaid"
 	"kios/internal/funding"
 	"kios/internal/httpx"
@@ -66,6 +67,10 @@ type Deps struct {
 	// webhooks; their price_update goes to Catalog.ApplyCosts.
 	SupplierConfigs *supplierprepaid.Configs
 	SupplierRefs    *supplierprepaid.References
+	// SupplierImport brings a configured supplier's catalog in, for POST
+	// /api/admin/catalog/import {"supplier":…}; nil when the server has
+	// none (that call then answers 422).
+	SupplierImport admin.SupplierImporter
 }
 
 // New returns kios's whole HTTP handler.

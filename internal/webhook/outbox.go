@@ -196,30 +196,50 @@ func memberExists(tx *db.Tx, memberID int64) error {
 // stops recording webhooks for the member. The first time, it also issues
 // the member's signing secret (see Secret).
 func (s *Service) SetURL(ctx context.Context, memberID int64, rawURL string) error {
+	return s.SetURLWith(ctx, memberID, rawURL, nil)
+}
+
+// SetURLWith is SetURL, running also (when not nil) with the URL before
+// inside its transaction; an error of also undoes the change.
+func (s *Service) SetURLWith(ctx context.Context, memberID int64, rawURL string, also func(tx *db.Tx, before string) error) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		before, err := s.SetURLIn(tx, memberID, rawURL)
+		if err != nil || also == nil {
+			return err
+		}
+		return also(tx, before)
+	})
+}
+
+// SetURLIn is SetURL inside tx, the caller's transaction, and returns the
+// URL before ("" for none).
+func (s *Service) SetURLIn(tx *db.Tx, memberID int64, rawURL string) (string, error) {
 	rawURL = strings.TrimSpace(rawURL)
 	if rawURL != "" {
 		if _, err := ValidateURL(rawURL); err != nil {
-			return err
+			return "", err
 		}
 	}
 	secret, err := NewSecret()
 	if err != nil {
-		return err
+		return "", err
 	}
 	sealed, err := s.keys.Seal(secret)
 	if err != nil {
-		return err
+		return "", err
 	}
-	now := s.now().UnixMicro()
-	return s.db.Write(ctx, func(tx *db.Tx) error {
-		if err := memberExists(tx, memberID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(`INSERT INTO webhook_endpoints (member_id, url, secret, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (member_id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at`,
-			memberID, rawURL, sealed, now)
-		return err
-	})
+	if err := memberExists(tx, memberID); err != nil {
+		return "", err
+	}
+	var before string
+	err = tx.QueryRow("SELECT url FROM webhook_endpoints WHERE member_id = ?", memberID).Scan(&before)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return "", err
+	}
+	_, err = tx.Exec(`INSERT INTO webhook_endpoints (member_id, url, secret, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (member_id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at`,
+		memberID, rawURL, sealed, s.now().UnixMicro())
+	return before, err
 }
 
 // URL returns the member's webhook URL, "" when none is set.
@@ -276,6 +296,12 @@ func (s *Service) issueSecret(ctx context.Context, memberID int64) error {
 // previous secret, so that the receiver can switch at its pace; a second
 // rotation within that time drops the oldest secret.
 func (s *Service) RotateSecret(ctx context.Context, memberID int64) (string, error) {
+	return s.RotateSecretWith(ctx, memberID, nil)
+}
+
+// RotateSecretWith is RotateSecret, running also (when not nil) inside its
+// transaction; an error of also undoes the rotation.
+func (s *Service) RotateSecretWith(ctx context.Context, memberID int64, also func(tx *db.Tx) error) (string, error) {
 	secret, err := NewSecret()
 	if err != nil {
 		return "", err
@@ -293,7 +319,10 @@ func (s *Service) RotateSecret(ctx context.Context, memberID int64) (string, err
 			ON CONFLICT (member_id) DO UPDATE SET previous_secret = webhook_endpoints.secret,
 				previous_until = ?, secret = excluded.secret, updated_at = excluded.updated_at`,
 			memberID, sealed, now.UnixMicro(), now.Add(RotationGrace).UnixMicro())
-		return err
+		if err != nil || also == nil {
+			return err
+		}
+		return also(tx)
 	})
 	if err != nil {
 		return "", err
@@ -345,6 +374,12 @@ func (s *Service) RedeliverWith(ctx context.Context, messageID int64, also func(
 // SendTest enqueues a test message for the member and returns its id. It
 // fails with ErrNoURL when the member has no webhook URL.
 func (s *Service) SendTest(ctx context.Context, memberID int64) (int64, error) {
+	return s.SendTestWith(ctx, memberID, nil)
+}
+
+// SendTestWith is SendTest, running also (when not nil) with the message's
+// id and URL inside its transaction; an error of also undoes it.
+func (s *Service) SendTestWith(ctx context.Context, memberID int64, also func(tx *db.Tx, id int64, url string) error) (int64, error) {
 	now := s.now()
 	payload, err := json.Marshal(struct {
 		Type    string `json:"webhook_type"`
@@ -368,7 +403,10 @@ func (s *Service) SendTest(ctx context.Context, memberID int64) (int64, error) {
 			(member_id, kind, reference, payload, status, attempts, next_at, lease_until, created_at, delivered_at)
 			VALUES (?, ?, '', ?, 'pending', 0, ?, 0, ?, 0)`,
 			memberID, KindTest, string(payload), now.UnixMicro(), now.UnixMicro())
-		return err
+		if err != nil || also == nil {
+			return err
+		}
+		return also(tx, id, u)
 	})
 	if err != nil {
 		return 0, err

@@ -140,16 +140,21 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		body = []byte("{}")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			writeError(w, apiError{http.StatusBadRequest, string(fault.Invalid),
-				te.Field + ": must be " + jsonKind(te.Type.Kind().String()), te.Field})
-			return false
-		}
-		writeError(w, errMalformed)
+		writeError(w, decodeError(err))
 		return false
 	}
 	return true
+}
+
+// decodeError is the answer to a body that does not decode: a value of
+// the wrong type names its field.
+func decodeError(err error) apiError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return apiError{http.StatusBadRequest, string(fault.Invalid),
+			te.Field + ": must be " + jsonKind(te.Type.Kind().String()), te.Field}
+	}
+	return errMalformed
 }
 
 // jsonKind names a Go kind the way a JSON caller would understand it.

@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -9,6 +11,7 @@ import (
 
 	"kios/internal/fault"
 	"kios/internal/operator"
+	"kios/internal/ratelimit"
 )
 
 // Family is a group of endpoints that one role check covers.
@@ -26,16 +29,17 @@ const (
 	FamilyLedger       Family = "ledger"       // the ledger check
 	FamilyStats        Family = "stats"        // counts and sums per day
 	FamilyAudit        Family = "audit"        // the audit log
-	FamilyCatalog      Family = "catalog"      // providers, products, prices (later)
+	FamilyCatalog      Family = "catalog"      // providers, products, prices, import
+	FamilyStores       Family = "stores"       // members' QRIS stores
 )
 
 // access says which roles may read a family and which may change it.
 type access struct{ read, write []operator.Role }
 
 var (
-	money   = []operator.Role{operator.Admin, operator.Finance}
-	catalog = []operator.Role{operator.Admin, operator.Catalog}
-	admins  = []operator.Role{operator.Admin}
+	money      = []operator.Role{operator.Admin, operator.Finance}
+	catalogers = []operator.Role{operator.Admin, operator.Catalog}
+	admins     = []operator.Role{operator.Admin}
 	// moneyReaders see money: the roles that handle it and viewers.
 	moneyReaders = []operator.Role{operator.Admin, operator.Finance, operator.Viewer}
 	everyone     = operator.Roles
@@ -57,7 +61,8 @@ var Access = map[Family]access{
 	FamilyLedger:       {read: moneyReaders, write: admins},
 	FamilyStats:        {read: everyone, write: admins},
 	FamilyAudit:        {read: moneyReaders, write: admins},
-	FamilyCatalog:      {read: everyone, write: catalog},
+	FamilyCatalog:      {read: everyone, write: catalogers},
+	FamilyStores:       {read: moneyReaders, write: admins},
 }
 
 // Allowed reports whether role may read (write false) or change (write
@@ -83,9 +88,27 @@ func OperatorFrom(ctx context.Context) operator.Operator {
 
 // Auth authenticates operator tokens and checks roles.
 type Auth struct {
-	ops    *operator.Store
-	logger *slog.Logger
+	ops     *operator.Store
+	logger  *slog.Logger
+	limiter *ratelimit.Limiter // nil: no rate limit
 }
+
+// SetLimiter makes every operator token draw from its own token bucket of
+// l, with l's default rate and burst; a token out of tokens is answered
+// 429 (with Retry-After) before anything is read or changed. The buckets
+// of operator tokens are keyed by negative numbers derived from the
+// token's SHA-256, so that they never share one with an API credential
+// (whose ids are positive) in the same Limiter.
+func (a *Auth) SetLimiter(l *ratelimit.Limiter) { a.limiter = l }
+
+// bucketOf returns the token bucket key of an operator token.
+func bucketOf(tok string) int64 {
+	sum := sha256.Sum256([]byte(tok))
+	return -int64(binary.BigEndian.Uint64(sum[:8])>>1) - 1
+}
+
+// errRateLimited answers a token over its rate.
+var errRateLimited = apiError{http.StatusTooManyRequests, string(fault.RateLimited), "too many requests for this token; slow down", ""}
 
 // NewAuth returns the operator API's authentication on ops.
 func NewAuth(ops *operator.Store, logger *slog.Logger) *Auth {
@@ -115,6 +138,10 @@ func (a *Auth) check(f Family, write bool, next http.Handler) http.Handler {
 				return
 			}
 			writeFault(w, r, a.logger, err)
+			return
+		}
+		if a.limiter != nil && !a.limiter.Allow(bucketOf(strings.TrimSpace(tok)), 0, 0) {
+			writeError(w, errRateLimited)
 			return
 		}
 		if !Allowed(op.Role, f, write) {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"kios/internal/db"
 	"kios/internal/dbtest"
 	"kios/internal/operator"
+	"kios/internal/ratelimit"
+	"kios/internal/server"
 )
 
 // endpoint is one request of an endpoint family, and which roles may make
@@ -173,6 +176,35 @@ func TestLedgerVerify(t *testing.T) {
 		}](t, body)
 		if v2.OK || len(v2.Violations) != 2 {
 			t.Errorf("after breaking a balance: %s; want not ok with 2 violations (balance vs postings, sum)", body)
+		}
+	})
+}
+
+func TestRateLimitPerToken(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		// A frozen clock: the bucket of 1 a second holds 3 and never refills.
+		e.serve(t, func(deps *server.Deps) { deps.Limiter = ratelimit.New(1, 3, e.clock.Now) })
+		for i := range 3 {
+			if status, body := e.call(t, operator.Viewer, "GET", "/api/admin/stats", ""); status != 200 {
+				t.Fatalf("request %d: %d %s", i+1, status, body)
+			}
+		}
+		status, body := e.call(t, operator.Viewer, "GET", "/api/admin/stats", "")
+		if er := decodeJSON[apiErr](t, body); status != 429 || er.Error.Code != "rate_limited" {
+			t.Errorf("fourth request: %d %s", status, body)
+		}
+		// Another token has its own bucket.
+		if status, body := e.call(t, operator.Admin, "GET", "/api/admin/stats", ""); status != 200 {
+			t.Errorf("another token: %d %s", status, body)
+		}
+		// No token is 401, not 429: the limit is per token.
+		if status, _ := e.call(t, "", "GET", "/api/admin/stats", ""); status != 401 {
+			t.Errorf("no token: %d", status)
+		}
+		e.clock.Add(2 * time.Second)
+		if status, body := e.call(t, operator.Viewer, "GET", "/api/admin/stats", ""); status != 200 {
+			t.Errorf("after the bucket refilled: %d %s", status, body)
 		}
 	})
 }

@@ -25,6 +25,7 @@ import (
 	"kios/internal/operator"
 	"kios/internal/order"
 	"kios/internal/password"
+	"kios/internal/payment"
 	"kios/internal/ratelimit"
 	"kios/internal/server"
 	"kios/internal/supplier"
@@ -91,6 +92,8 @@ type env struct {
 	zorro   member.Member
 	tokens  map[operator.Role]string
 	opIDs   map[operator.Role]int64
+	stores  *payment.Stores
+	deps    server.Deps
 }
 
 func newEnv(t testing.TB, d *db.DB) *env {
@@ -126,13 +129,29 @@ func newEnv(t testing.TB, d *db.DB) *env {
 		e.tokens[role], e.opIDs[role] = tok, op.ID
 	}
 	e.zorro = e.member(t, "zorro", "", 500_000)
-	e.srv = httptest.NewServer(server.New(server.Deps{
+	e.stores = payment.NewStores(d, now)
+	e.deps = server.Deps{
 		Logger: logger, DB: d, Members: e.members,
 		Limiter: ratelimit.New(1000, 1000, now), Metrics: server.NewMetrics(), Now: now,
 		Catalog: cat, Funding: e.funds, Orders: e.orders, Operators: e.ops, Webhooks: e.hooks,
-	}))
-	t.Cleanup(e.srv.Close)
+		Stores: e.stores,
+	}
+	e.serve(t, nil)
 	return e
+}
+
+// serve (re)starts the server on e.deps, changed first by change when it
+// is not nil.
+func (e *env) serve(t testing.TB, change func(*server.Deps)) {
+	t.Helper()
+	if e.srv != nil {
+		e.srv.Close()
+	}
+	if change != nil {
+		change(&e.deps)
+	}
+	e.srv = httptest.NewServer(server.New(e.deps))
+	t.Cleanup(e.srv.Close)
 }
 
 // member adds a reseller with a balance, credited from system:adjust.

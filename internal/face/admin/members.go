@@ -4,11 +4,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"kios/internal/db"
 	"kios/internal/fault"
 	"kios/internal/member"
+	"kios/internal/webhook"
 )
 
 // memberRow is a member on the wire.
@@ -151,14 +153,17 @@ func MemberProfile(members *member.Store, logger *slog.Logger) http.Handler {
 }
 
 // UpdateMember answers PATCH /api/admin/members/{username}
-// {level, active, api_access, comment}: absent fields stay as they are.
-func UpdateMember(members *member.Store, now func() time.Time, logger *slog.Logger) http.Handler {
+// {level, active, api_access, webhook_url, comment}: absent fields stay
+// as they are; webhook_url "" stops the member's webhooks. Everything
+// changes in one transaction with one audit row.
+func UpdateMember(members *member.Store, hooks *webhook.Service, now func() time.Time, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
-			Level     *string `json:"level"`
-			Active    *bool   `json:"active"`
-			APIAccess *bool   `json:"api_access"`
-			Comment   string  `json:"comment"`
+			Level      *string `json:"level"`
+			Active     *bool   `json:"active"`
+			APIAccess  *bool   `json:"api_access"`
+			WebhookURL *string `json:"webhook_url"`
+			Comment    string  `json:"comment"`
 		}
 		if !decode(w, r, &body) {
 			return
@@ -168,17 +173,43 @@ func UpdateMember(members *member.Store, now func() time.Time, logger *slog.Logg
 			writeFault(w, r, logger, err)
 			return
 		}
+		if body.Level == nil && body.Active == nil && body.APIAccess == nil && body.WebhookURL == nil {
+			writeFault(w, r, logger, fault.New(fault.Missing, "nothing to change: give level, active, api_access or webhook_url"))
+			return
+		}
+		if body.WebhookURL != nil {
+			if err := checkWebhookURL(*body.WebhookURL); err != nil {
+				writeFault(w, r, logger, err)
+				return
+			}
+		}
 		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
 		}
 		op := OperatorFrom(r.Context())
-		_, err = members.Update(r.Context(), m.ID, member.Changes{Level: body.Level, Active: body.Active, APIAccess: body.APIAccess},
-			func(tx *db.Tx, before, after member.Member) error {
-				return record(entry(op, now(), "member.update", "member", m.Username, comment),
-					stateOfMember(before), stateOfMember(after))(tx)
+		e := entry(op, now(), "member.update", "member", m.Username, comment)
+		if body.WebhookURL != nil && body.Level == nil && body.Active == nil && body.APIAccess == nil {
+			err = hooks.SetURLWith(r.Context(), m.ID, *body.WebhookURL, func(tx *db.Tx, before string) error {
+				return record(e, map[string]any{"webhook_url": before},
+					map[string]any{"webhook_url": strings.TrimSpace(*body.WebhookURL)})(tx)
 			})
+		} else {
+			_, err = members.Update(r.Context(), m.ID, member.Changes{Level: body.Level, Active: body.Active, APIAccess: body.APIAccess},
+				func(tx *db.Tx, before, after member.Member) error {
+					b, a := hookState{memberState: stateOfMember(before)}, hookState{memberState: stateOfMember(after)}
+					if body.WebhookURL != nil {
+						prev, err := hooks.SetURLIn(tx, m.ID, *body.WebhookURL)
+						if err != nil {
+							return err
+						}
+						u := strings.TrimSpace(*body.WebhookURL)
+						b.WebhookURL, a.WebhookURL = &prev, &u
+					}
+					return record(e, b, a)(tx)
+				})
+		}
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -190,6 +221,12 @@ func UpdateMember(members *member.Store, now func() time.Time, logger *slog.Logg
 		}
 		writeJSON(w, map[string]any{"data": toMemberRow(l)})
 	})
+}
+
+// hookState is memberState with the webhook URL, when it changes.
+type hookState struct {
+	memberState
+	WebhookURL *string `json:"webhook_url,omitempty"`
 }
 
 // movementRow is one money movement on the wire.

@@ -61,3 +61,28 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPricesBody checks the bulk price body reader on any body: it never
+// panics; a refusal is a 400 in the error shape; an accepted array takes
+// its comment from the query.
+func FuzzPricesBody(f *testing.F) {
+	for _, s := range []string{`[]`, `[{"product_code":"A","level":"reseller","price":1}]`, `{"prices":[],"rules":[{"level":"h2h","percent_bp":250}],"comment":"c"}`,
+		`[{"price":"1"}]`, `{"prices":{}}`, ` [`, `[1,2]`, `{"rules":[{"flat":1.5}]}`, "null", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/api/admin/prices?comment=from-query", strings.NewReader(body))
+		got, ok := readPriceBody(w, r)
+		if ok {
+			if strings.HasPrefix(strings.TrimSpace(body), "[") && got.Comment != "from-query" {
+				t.Fatalf("array %q: comment %q, want the query's", body, got.Comment)
+			}
+			return
+		}
+		var e errorBody
+		if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error.Code == "" {
+			t.Fatalf("refusal of %q: %d %s", body, w.Code, w.Body.String())
+		}
+	})
+}

@@ -127,7 +127,7 @@ func Providers(cat *catalog.Store, baseURL string, logger *slog.Logger) http.Han
 			writeError(w, invalidParam("active"))
 			return
 		}
-		ps, err := cat.Providers(r.Context(), activeOnly)
+		ps, err := cat.PrepaidProviders(r.Context(), activeOnly)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -160,7 +160,8 @@ func Products(cat *catalog.Store, logger *slog.Logger) http.Handler {
 			return
 		}
 		ps, err := cat.Products(r.Context(), code, c.Member.Level, activeOnly)
-		if fault.CodeOf(err) == fault.NotFound {
+		if fault.CodeOf(err) == fault.NotFound || (len(ps) > 0 && ps[0].Ewallet) {
+			// An e-wallet operator is not a provider of this face.
 			writeError(w, errProviderNotFound)
 			return
 		}
@@ -170,6 +171,9 @@ func Products(cat *catalog.Store, logger *slog.Logger) http.Handler {
 		}
 		out := make([]productItem, 0, len(ps))
 		for _, p := range ps {
+			if p.Ewallet {
+				continue // sold by amount through the PPOB face only
+			}
 			out = append(out, productItem{ID: p.ID, Code: p.Code, Name: p.Name,
 				Active: oneOrZero(p.Orderable() == nil), Price: p.Price,
 				Provider: productProvider{ID: p.Provider.ID, Code: p.Provider.Code, Name: p.Provider.Name,
@@ -186,7 +190,7 @@ func Product(cat *catalog.Store, baseURL string, logger *slog.Logger) http.Handl
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := CallerFrom(r.Context())
 		p, err := cat.Product(r.Context(), r.PathValue("code"), c.Member.Level)
-		if fault.CodeOf(err) == fault.NotFound {
+		if fault.CodeOf(err) == fault.NotFound || (err == nil && p.Ewallet) {
 			writeError(w, errProductNotFound)
 			return
 		}

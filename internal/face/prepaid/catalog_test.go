@@ -286,3 +286,34 @@ func TestIconURLResolves(t *testing.T) {
 		}
 	})
 }
+
+// TestEwalletsAreNotPrepaidProducts: e-wallet products are sold by amount
+// through the PPOB face; the prepaid face neither lists their operators nor
+// their products, and answers them as unknown.
+func TestEwalletsAreNotPrepaidProducts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newCatalogFixture(t, d, referenceBase)
+		if err := catalog.LoadDemo(ctx, f.cat); err != nil {
+			t.Fatal(err)
+		}
+		if err := catalog.LoadDemoEwallets(ctx, f.cat); err != nil {
+			t.Fatal(err)
+		}
+		gopay, err := f.cat.Product(ctx, "GOPAY", "reseller")
+		if err != nil || !gopay.Ewallet {
+			t.Fatalf("GOPAY in the catalog: %+v %v", gopay, err)
+		}
+		auth := map[string]string{"Authorization": "Bearer " + f.key}
+		_, body := f.call(t, "GET", "/api/prepaid/provider", auth, "")
+		if !strings.Contains(body, `"code":"MLBB-BJ-V3-ALL"`) || strings.Contains(body, gopay.Provider.Code) {
+			t.Fatalf("provider list: %s", body)
+		}
+		if status, body := f.call(t, "GET", "/api/prepaid/product/GOPAY", auth, ""); status != 400 || body != golden(t, "error_product_not_found.json") {
+			t.Fatalf("product/GOPAY: %d %s", status, body)
+		}
+		if status, body := f.call(t, "GET", "/api/prepaid/product?provider="+gopay.Provider.Code, auth, ""); status != 400 || body != golden(t, "error_provider_not_found.json") {
+			t.Fatalf("products of %s: %d %s", gopay.Provider.Code, status, body)
+		}
+	})
+}
