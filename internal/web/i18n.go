@@ -276,4 +276,16 @@ var catalog = map[string]text{
 	"field.direction":        {"Arah", "Direction"},
 	"field.sn":               {"SN", "SN"},
 	"field.action":           {"Tindakan", "Action"},
+
+	// The payment page.
+	"pay.title":    {"Pembayaran", "Payment"},
+	"pay.exact":    {"Bayar tepat sebesar:", "Pay exactly:"},
+	"pay.unique":   {"Tiga digit terakhir adalah kode unik; nominal harus sama persis.", "The last three digits are a unique code; the sum must match exactly."},
+	"pay.late":     {"terlambat", "late"},
+	"pay.thanks":   {"Pembayaran diterima. Terima kasih!", "Payment received. Thank you!"},
+	"pay.expired":  {"Waktu pembayaran sudah habis. Jangan membayar QR ini lagi; minta invoice baru kepada penjual.", "The time to pay is over. Do not pay this QR any more; ask the seller for a new invoice."},
+	"pay.amount":   {"Nominal", "Amount"},
+	"pay.customer": {"Pelanggan", "Customer"},
+	"pay.simulate": {"Simulasikan pembayaran (sandbox)", "Simulate the payment (sandbox)"},
+	"status.paid":  {"Lunas", "Paid"},
 }

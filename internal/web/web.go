@@ -50,6 +50,15 @@ type page struct {
 	CleanURL string
 }
 
+// LangURL is the page's own address in language l, for the language
+// switch.
+func (p page) LangURL(l string) string {
+	if strings.Contains(p.Path, "?") {
+		return p.Path + "&lang=" + l
+	}
+	return p.Path + "?lang=" + l
+}
+
 // Wide reports whether the page uses the wide layout of the dashboards.
 func (p page) Wide() bool { return p.Area != "" }
 
