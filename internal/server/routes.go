@@ -86,6 +86,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /pay.php", web.Pay(d.Payments, d.Now, d.Logger))
 	mux.Handle("POST /pay.php/simulate", web.Simulate(d.Payments, d.Incoming, d.Now, d.Logger))
 	mux.Handle("GET /qr/{file}", web.QR(d.Payments, d.Logger))
+	mux.Handle("GET /docs", web.Docs(d.BaseURL, d.Now, d.Logger))
 
 	// Sign-in, the member dashboard and the operator console
 	// (shared/spec/70-web.md). Every page behind sign-in is wrapped in
