@@ -50,9 +50,9 @@ type series struct {
 // Geometry of the column charts.
 const (
 	colW, colH            = 640, 220
-	colLeft, colRight     = 56, 8
+	colLeft, colRight     = 84, 8
 	colTop, colBottom     = 10, 26
-	barRowH, barLabelW    = 30, 150
+	barRowH, barLabelW    = 32, 190
 	barW, barValueW, barT = 640, 70, 8
 )
 

@@ -35,7 +35,7 @@ func (s *site) invoice() payment.Invoice {
 func (s *site) pay(inv payment.Invoice) {
 	s.t.Helper()
 	if _, err := s.incoming.Post(context.Background(), incoming.Record{Channel: fmt.Sprintf("qris:%d", inv.StoreID),
-		Amount: inv.Total, ReceivedAt: s.clock.Now(), ExternalID: "feed-" + inv.Invoice}, "test", nil); err != nil {
+		Amount: inv.Total, ReceivedAt: s.now(), ExternalID: "feed-" + inv.Invoice}, "test", nil); err != nil {
 		s.t.Fatal(err)
 	}
 }

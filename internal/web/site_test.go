@@ -67,6 +67,7 @@ type site struct {
 	payments *payment.Service
 	incoming *incoming.Service
 	stores   *payment.Stores
+	now      func() time.Time // the services' clock
 }
 
 const (
@@ -88,7 +89,7 @@ func newSite(t testing.TB, d *db.DB, opt siteOptions) *site {
 		now = time.Now
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := &site{t: t, db: d, clock: c, members: member.NewStore(d, now)}
+	s := &site{t: t, db: d, clock: c, members: member.NewStore(d, now), now: now}
 	var err error
 	s.member, err = s.members.Add(ctx, member.NewMember{Username: "budi", Level: "reseller", Password: testPassword})
 	if err != nil {
