@@ -110,6 +110,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /pay.php", web.Pay(d.Payments, d.Now, d.Logger))
 	mux.Handle("POST /pay.php/simulate", web.Simulate(d.Payments, d.Incoming, d.Now, d.Logger))
 	mux.Handle("GET /qr/{file}", web.QR(d.Payments, d.Logger))
+	mux.Handle("GET /docs", web.Docs(d.BaseURL, d.Now, d.Logger))
 
 	// Sign-in, the member dashboard and the operator console
 	// (shared/spec/70-web.md). Every page behind sign-in is wrapped in
@@ -138,5 +139,19 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /admin/login", site.OperatorLogin())
 	mux.Handle("POST /admin/login", site.OperatorLogin())
 	mux.Handle("POST /admin/logout", site.Operator(site.OperatorLogout()))
-	mux.Handle("GET /admin", site.Operator(web.AdminHome(d.Logger)))
+	// The console: each page wrapped in the operator API's role check of
+	// its endpoint family (con.Read, con.Write) inside the sign-in guard.
+	con := web.NewConsole(web.ConsoleDeps{Members: d.Members, Funds: d.Funding, Orders: d.Orders, Hooks: d.Webhooks,
+		Audit: audit.NewLog(d.DB), Now: d.Now, Logger: d.Logger})
+	mux.Handle("GET /admin", site.Operator(con.Read(admin.FamilyStats, con.Home())))
+	mux.Handle("GET /admin/review", site.Operator(con.Read(admin.FamilyTransactions, con.Review())))
+	mux.Handle("POST /admin/review", site.Operator(con.Write(admin.FamilyTransactions, con.Decide())))
+	mux.Handle("GET /admin/members", site.Operator(con.Read(admin.FamilyMembers, con.Members())))
+	mux.Handle("GET /admin/members/{username}", site.Operator(con.Read(admin.FamilyMembers, con.Member())))
+	mux.Handle("POST /admin/members/{username}/adjust", site.Operator(con.Write(admin.FamilyAdjustments, con.Adjust())))
+	mux.Handle("GET /admin/orders", site.Operator(con.Read(admin.FamilyOrders, con.Orders())))
+	mux.Handle("POST /admin/orders/{reference}/resolve", site.Operator(con.Write(admin.FamilyOrders, con.Resolve())))
+	mux.Handle("GET /admin/webhooks", site.Operator(con.Read(admin.FamilyWebhooks, con.Webhooks())))
+	mux.Handle("POST /admin/webhooks/{id}/redeliver", site.Operator(con.Write(admin.FamilyWebhooks, con.Redeliver())))
+	mux.Handle("GET /admin/audit", site.Operator(con.Read(admin.FamilyAudit, con.Audit())))
 }

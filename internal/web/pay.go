@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -91,12 +92,6 @@ type payPageView struct {
 	Sandbox     bool
 }
 
-var payLabels = map[string]string{
-	payment.Unpaid:  "Menunggu pembayaran",
-	payment.Paid:    "Lunas",
-	payment.Expired: "Kedaluwarsa",
-}
-
 var payPage = parse("pay.html")
 
 // Pay serves /pay.php?invoice=…: the payment page of a QRIS invoice. The
@@ -105,9 +100,11 @@ var payPage = parse("pay.html")
 func Pay(invoices *payment.Service, now func() time.Time, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := now()
+		p := newPage(w, r, t)
 		inv, err := invoices.Get(r.Context(), r.URL.Query().Get("invoice"))
 		if fault.CodeOf(err) == fault.NotFound {
-			render(w, r, logger, notFoundPage, http.StatusNotFound, page{Title: "Tidak ditemukan", Now: wib(t)})
+			p.Title = p.T("notfound.title")
+			render(w, r, logger, notFoundPage, http.StatusNotFound, p)
 			return
 		}
 		if err != nil {
@@ -117,9 +114,10 @@ func Pay(invoices *payment.Service, now func() time.Time, logger *slog.Logger) h
 		}
 		status := inv.StatusAt(t)
 		s := rupiah.Format(inv.Total)
+		p.Title, p.Path = p.T("pay.title")+" "+inv.Invoice, "/pay.php?invoice="+url.QueryEscape(inv.Invoice)
 		v := payPageView{
-			page:    page{Title: "Pembayaran " + inv.Invoice, Now: wib(t)},
-			Invoice: inv.Invoice, Store: inv.StoreName, Status: status, StatusLabel: payLabels[status],
+			page:    p,
+			Invoice: inv.Invoice, Store: inv.StoreName, Status: status, StatusLabel: p.T("status." + status),
 			Amount: "Rp " + rupiah.Format(inv.Amount), Main: s, Description: inv.Description, Customer: inv.CustomerName,
 			PaidAt: wib(inv.PaidAt), Late: inv.Late, ExpiresAt: wib(inv.ExpiredAt), ExpiresUnix: inv.ExpiredAt.Unix(),
 			Sandbox: inv.Sandbox && status == payment.Unpaid,

@@ -17,6 +17,7 @@ import (
 	"kios/internal/catalog"
 	"kios/internal/db"
 	"kios/internal/funding"
+	"kios/internal/incoming"
 	"kios/internal/ledger"
 	"kios/internal/member"
 	"kios/internal/operator"
@@ -60,6 +61,13 @@ type site struct {
 	funds   *funding.Service
 	hooks   *webhook.Service
 	member  member.Member
+	// The rest of the services, for fixtures.
+	cat      *catalog.Store
+	orders   *order.Service
+	payments *payment.Service
+	incoming *incoming.Service
+	stores   *payment.Stores
+	now      func() time.Time // the services' clock
 }
 
 const (
@@ -81,7 +89,7 @@ func newSite(t testing.TB, d *db.DB, opt siteOptions) *site {
 		now = time.Now
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := &site{t: t, db: d, clock: c, members: member.NewStore(d, now)}
+	s := &site{t: t, db: d, clock: c, members: member.NewStore(d, now), now: now}
 	var err error
 	s.member, err = s.members.Add(ctx, member.NewMember{Username: "budi", Level: "reseller", Password: testPassword})
 	if err != nil {
@@ -116,12 +124,20 @@ func newSite(t testing.TB, d *db.DB, opt siteOptions) *site {
 	}
 	s.hooks = webhook.NewService(d, keys, now, logger, webhook.ClientOptions{AllowPrivate: true})
 	cat := catalog.NewStore(d, now)
-	orders := order.NewService(d, cat, supplier.Set{"sim": simulator.New(simulator.Config{})}, now, logger, order.Config{})
+	// No order worker runs: orders stay processing, and are stuck after
+	// an hour.
+	orders := order.NewService(d, cat, supplier.Set{"sim": simulator.New(simulator.Config{})}, now, logger,
+		order.Config{StuckAfter: time.Hour})
+	s.cat, s.orders, s.stores = cat, orders, payment.NewStores(d, now)
+	if s.payments, err = payment.New(d, s.stores, payment.Options{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	s.incoming = incoming.New(d, s.payments, s.funds, now, logger)
 	h := server.New(server.Deps{
 		Logger: logger, DB: d, Members: s.members, Limiter: ratelimit.New(50, 100, now), Metrics: server.NewMetrics(),
 		Now: now, BaseURL: "http://kios.test", Catalog: cat, Funding: s.funds, Orders: orders,
 		Sessions: session.NewStore(d, time.Hour, now), Operators: operators, Webhooks: s.hooks,
-		Stores: payment.NewStores(d, now), SecureCookies: opt.secure,
+		Stores: s.stores, Payments: s.payments, Incoming: s.incoming, SecureCookies: opt.secure,
 	})
 	s.srv = httptest.NewServer(h)
 	t.Cleanup(s.srv.Close)

@@ -39,6 +39,8 @@ type page struct {
 	Area string
 	User string
 	Tab  string // the active tab of the area's navigation
+	// Nav is the console's tabs the operator's role may see.
+	Nav  []navItem
 	CSRF string // the token every form of the page carries
 	// Notice and Problem are a line of good news and of trouble.
 	Notice  string
@@ -48,6 +50,15 @@ type page struct {
 	CleanURL string
 }
 
+// LangURL is the page's own address in language l, for the language
+// switch.
+func (p page) LangURL(l string) string {
+	if strings.Contains(p.Path, "?") {
+		return p.Path + "&lang=" + l
+	}
+	return p.Path + "?lang=" + l
+}
+
 // Wide reports whether the page uses the wide layout of the dashboards.
 func (p page) Wide() bool { return p.Area != "" }
 
@@ -55,11 +66,17 @@ var funcs = template.FuncMap{
 	"rupiah": rupiah.Format,
 	"wib":    wib,
 	"join":   strings.Join,
+	"neg":    func(n int64) int64 { return -n },
 }
 
-// parse builds one page's template set: the layout plus the page.
-func parse(name string) *template.Template {
-	return template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
+// parse builds one page's template set: the layout plus the page, and
+// the partials it uses.
+func parse(names ...string) *template.Template {
+	files := []string{"templates/layout.html"}
+	for _, n := range names {
+		files = append(files, "templates/"+n)
+	}
+	return template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, files...))
 }
 
 // Static serves the embedded assets under /static/.

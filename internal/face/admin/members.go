@@ -370,13 +370,7 @@ func Adjust(members *member.Store, now func() time.Time, logger *slog.Logger) ht
 			writeFault(w, r, logger, err)
 			return
 		}
-		op := OperatorFrom(r.Context())
-		a, err := members.Adjust(r.Context(), m.ID, body.Direction, body.Amount, op.Username, comment,
-			func(tx *db.Tx, a member.Adjustment) error {
-				e := entry(op, now(), "member.adjust", "member", m.Username, comment)
-				return record(e, map[string]any{"balance": a.Before},
-					map[string]any{"balance": a.After, "direction": a.Direction, "amount": a.Amount, "reference": a.Reference})(tx)
-			})
+		a, err := AdjustBalance(r.Context(), members, now, OperatorFrom(r.Context()), m, body.Direction, body.Amount, comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"kios/internal/db"
@@ -99,17 +98,7 @@ func ResolveOrder(orders *order.Service, now func() time.Time, logger *slog.Logg
 			writeFault(w, r, logger, err)
 			return
 		}
-		op := OperatorFrom(r.Context())
-		ref := r.PathValue("reference")
-		o, err := orders.Resolve(r.Context(), ref, body.Status, body.SN, op.Username, func(tx *db.Tx, before, after order.Order) error {
-			type state struct {
-				Status string `json:"status"`
-				SN     string `json:"sn,omitempty"`
-				Price  int64  `json:"price"`
-			}
-			return record(entry(op, now(), "order.resolve", "order", ref, comment),
-				state{before.Status, before.SN, before.Price}, state{after.Status, after.SN, after.Price})(tx)
-		})
+		o, err := ResolveStuck(r.Context(), orders, now, OperatorFrom(r.Context()), r.PathValue("reference"), body.Status, body.SN, comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -292,11 +281,7 @@ func Redeliver(hooks *webhook.Service, now func() time.Time, logger *slog.Logger
 			writeFault(w, r, logger, err)
 			return
 		}
-		op := OperatorFrom(r.Context())
-		err = hooks.RedeliverWith(r.Context(), id, func(tx *db.Tx, before string) error {
-			return record(entry(op, now(), "webhook.redeliver", "webhook", strconv.FormatInt(id, 10), comment),
-				map[string]string{"status": before}, map[string]string{"status": webhook.StatusPending})(tx)
-		})
+		err = RedeliverMessage(r.Context(), hooks, now, OperatorFrom(r.Context()), id, comment)
 		switch {
 		case errors.Is(err, db.ErrNotFound):
 			err = fault.New(fault.NotFound, "no webhook message %d", id)
