@@ -19,7 +19,7 @@ import (
 
 // pages are the path prefixes of routes for people (HTML pages and their
 // assets), which the OpenAPI document leaves out.
-var pages = []string{"/member", "/admin", "/trx/", "/pay.php", "/static/", "/qr/", "/images/"}
+var pages = []string{"/member", "/admin", "/docs", "/trx/", "/pay.php", "/static/", "/qr/", "/images/"}
 
 // isPage reports whether path is a page for people; /api/admin is not.
 func isPage(path string) bool {

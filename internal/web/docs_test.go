@@ -79,6 +79,9 @@ func TestDocsCoverEveryRoute(t *testing.T) {
 				t.Fatalf("/openapi.json: %v", err)
 			}
 			for path, ops := range doc.Paths {
+				if !strings.HasPrefix(path, "/api/") {
+					continue // operations and supplier endpoints are not calls of the four faces
+				}
 				for method := range ops {
 					if m := strings.ToUpper(method); m == "GET" || m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE" {
 						check(m+" "+path, "openapi.json")
