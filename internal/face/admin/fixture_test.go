@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"kios/internal/incoming"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -130,11 +131,15 @@ func newEnv(t testing.TB, d *db.DB) *env {
 	}
 	e.zorro = e.member(t, "zorro", "", 500_000)
 	e.stores = payment.NewStores(d, now)
+	payments, err := payment.New(d, e.stores, payment.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.deps = server.Deps{
 		Logger: logger, DB: d, Members: e.members,
 		Limiter: ratelimit.New(1000, 1000, now), Metrics: server.NewMetrics(), Now: now,
 		Catalog: cat, Funding: e.funds, Orders: e.orders, Operators: e.ops, Webhooks: e.hooks,
-		Stores: e.stores,
+		Stores: e.stores, Payments: payments, Incoming: incoming.New(d, payments, e.funds, now, nil),
 	}
 	e.serve(t, nil)
 	return e

@@ -19,6 +19,15 @@ import (
 )
 
 // payEnv is env with the payment services and a server that has them.
+func init() {
+	roleMatrix = append(roleMatrix,
+		endpoint{"incoming", "POST", "/api/admin/incoming", `{}`, money},
+		endpoint{"incoming", "GET", "/api/admin/incoming", "", readMoney},
+		endpoint{"incoming", "POST", "/api/admin/incoming/999/assign", `{}`, money},
+		endpoint{"incoming", "GET", "/api/admin/payments", "", readMoney},
+	)
+}
+
 type payEnv struct {
 	*env
 	payments *payment.Service
