@@ -53,6 +53,11 @@ type options struct {
 	balance    int64
 	wait       time.Duration // the PPOB wait bound
 	pendingFor time.Duration // how long the simulator keeps …9999 pending
+	// skus and suppliers, when set, replace GOPAY's one simulator SKU.
+	skus      []catalog.SKU
+	suppliers supplier.Set
+	// notify, when set, is the order service's Notify (a webhook worker's Poke).
+	notify func()
 }
 
 // fixture is kios on loopback over a real database with the fulfilment
@@ -90,6 +95,12 @@ func newFixture(t *testing.T, d *db.DB, o options) *fixture {
 		t.Fatal(err)
 	}
 	cat := catalog.NewStore(d, time.Now)
+	skus := func(code string) []catalog.SKU {
+		if code == "GOPAY" && o.skus != nil {
+			return o.skus
+		}
+		return []catalog.SKU{{Supplier: "simulator", SKU: "EW-" + code, Cost: 1_000, Active: true}}
+	}
 	for _, w := range []struct {
 		code, op string
 		on       bool
@@ -100,14 +111,17 @@ func newFixture(t *testing.T, d *db.DB, o options) *fixture {
 		if _, err := cat.AddEwallet(ctx, catalog.NewEwallet{Code: w.code, Name: "Top-up " + w.op, Provider: "EWALLET-" + w.code,
 			Active: w.on, MinAmount: 1_000, MaxAmount: 2_000_000, CustomerRule: catalog.RuleMSISDN,
 			Fees: map[string]int64{"reseller": 1_500, "member": 2_000},
-			SKUs: []catalog.SKU{{Supplier: "simulator", SKU: "EW-" + w.code, Cost: 1_000, Active: true}}}); err != nil {
+			SKUs: skus(w.code)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	logger := slog.New(httpx.LogHandler{Handler: slog.NewTextHandler(&syncBuffer{}, nil)})
-	sim := simulator.New(simulator.Config{PendingFor: o.pendingFor})
-	f.orders = order.NewService(d, cat, supplier.Set{"simulator": sim}, time.Now, logger,
-		order.Config{PollBackoff: []time.Duration{20 * time.Millisecond}})
+	sups := o.suppliers
+	if sups == nil {
+		sups = supplier.Set{"simulator": simulator.New(simulator.Config{PendingFor: o.pendingFor})}
+	}
+	f.orders = order.NewService(d, cat, sups, time.Now, logger,
+		order.Config{PollBackoff: []time.Duration{20 * time.Millisecond}, Notify: o.notify})
 	if o.wait == 0 {
 		o.wait = 10 * time.Second
 	}
