@@ -175,10 +175,12 @@ func (s *Service) deliverDue(ctx context.Context) int {
 	}
 }
 
-// claim leases up to limit due messages, oldest first, leaving out any whose
-// member and reference have an earlier message still pending: a later status
-// never overtakes an earlier one. A message given up (failed) does not hold
-// back later ones.
+// claim leases up to limit due messages, the longest due first (then the
+// oldest), leaving out any whose member and reference have an earlier
+// message still pending: a later status never overtakes an earlier one. A
+// message given up (failed) does not hold back later ones. The order is
+// that of the partial index webhook_messages_due, so that a claim reads
+// only pending rows, however many were delivered before them.
 func (s *Service) claim(ctx context.Context, limit int) ([]claimed, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -222,7 +224,7 @@ func (s *Service) claimPostgres(tx *db.Tx, limit int) ([]claimed, error) {
 		FROM webhook_endpoints e
 		WHERE e.member_id = m.member_id AND m.id IN (SELECT m.id FROM webhook_messages m
 			WHERE `+dueWhere+`
-			ORDER BY m.id LIMIT ? FOR UPDATE SKIP LOCKED)
+			ORDER BY m.next_at, m.id LIMIT ? FOR UPDATE SKIP LOCKED)
 		RETURNING `+claimedColumns,
 		s.now().Add(s.lease).UnixMicro(), now, now, limit, now)
 	if err != nil {
@@ -238,7 +240,7 @@ func (s *Service) claimSQLite(tx *db.Tx, limit int) ([]claimed, error) {
 	rows, err := tx.Query(`SELECT `+claimedColumns+`
 		FROM webhook_messages m JOIN webhook_endpoints e ON e.member_id = m.member_id
 		WHERE `+dueWhere+`
-		ORDER BY m.id LIMIT ?`, now.UnixMicro(), now.UnixMicro(), now.UnixMicro(), limit)
+		ORDER BY m.next_at, m.id LIMIT ?`, now.UnixMicro(), now.UnixMicro(), now.UnixMicro(), limit)
 	if err != nil {
 		return nil, err
 	}
