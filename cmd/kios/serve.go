@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -122,7 +124,13 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 		ln.Close()
 		return nil, err
 	}
-	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate})
+	// The instance names this process in its deliveries' User-Agent, so
+	// that webhooks from several processes on one database can be told
+	// apart.
+	instance := newInstanceID()
+	logger.Info("webhook deliveries", "instance", instance)
+	a.hooks = webhook.NewService(d, keys, time.Now, logger, webhook.ClientOptions{AllowPrivate: cfg.WebhookAllowPrivate,
+		UserAgent: webhook.UserAgent(instance)})
 	a.hooks.OnDelivered = webhookSent(a.funds)
 	a.catalog.Notify = a.hooks.Poke
 	supplierConfigs := prepaid.NewConfigs(d, keys, time.Now)
@@ -208,6 +216,13 @@ func start(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, e
 	}
 	ok = true
 	return a, nil
+}
+
+// newInstanceID returns a random name for this process: eight hex digits.
+func newInstanceID() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // webhookSent returns the webhook worker's OnDelivered: it marks

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,9 @@ import (
 // placed through both. Every order's webhook reaches the receiver, none is
 // answered twice: each webhook-id gets exactly one request, except the
 // tenth of them the receiver refuses once (HTTP 500), which get exactly two
-// — the genuine retry. The outbox's attempt records match the requests.
+// — the genuine retry. The outbox's attempt records match the requests,
+// and both processes delivered some of the webhooks (each names itself in
+// its User-Agent).
 func TestTwoServersDeliverEachWebhookOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes and waits for retries")
@@ -123,6 +126,18 @@ func TestTwoServersDeliverEachWebhookOnce(t *testing.T) {
 	if len(per) != orders || nForced == 0 {
 		t.Errorf("%d webhook-ids (%d retried), want %d with some retried", len(per), nForced, orders)
 	}
+	byInstance := map[string]int{} // User-Agent → requests
+	for _, r := range got {
+		byInstance[r.header.Get("User-Agent")]++
+	}
+	if len(byInstance) != 2 {
+		t.Errorf("requests by User-Agent: %v, want some from each of two processes", byInstance)
+	}
+	for ua := range byInstance {
+		if !regexp.MustCompile(`^kios-webhook/1 \([0-9a-f]{8}\)$`).MatchString(ua) {
+			t.Errorf("User-Agent %q does not name the process", ua)
+		}
+	}
 	d := dbtest.Open(t, dsn)
 	var attempts, pending int
 	if err := d.QueryRow(context.Background(), "SELECT COUNT(*) FROM webhook_attempts").Scan(&attempts); err != nil {
@@ -138,5 +153,5 @@ func TestTwoServersDeliverEachWebhookOnce(t *testing.T) {
 	if err != nil || !r.OK() {
 		t.Fatalf("ledger verify: %v\n%s", err, r)
 	}
-	t.Logf("%d orders through two processes: %d requests, %d genuine retries", orders, len(got), nForced)
+	t.Logf("%d orders through two processes: %d requests, %d genuine retries; requests by process %v", orders, len(got), nForced, byInstance)
 }

@@ -17,7 +17,17 @@ const (
 	DefaultTimeout  = 10 * time.Second
 	DefaultKeepBody = 1024
 	DefaultDrainMax = 64 << 10
+	// DefaultUserAgent is the User-Agent of deliveries; see UserAgent.
+	DefaultUserAgent = "kios-webhook/1"
 )
+
+// UserAgent returns the User-Agent of deliveries made by the kios process
+// named instance: DefaultUserAgent followed by "(instance)", so that the
+// receiver, and the operator reading its logs, can tell which of several
+// processes sharing one database sent a webhook.
+func UserAgent(instance string) string {
+	return DefaultUserAgent + " (" + instance + ")"
+}
 
 // ErrUnsupportedScheme is returned, wrapped, for a webhook URL whose
 // scheme is not http or https. Nothing is dialled.
@@ -44,6 +54,9 @@ type ClientOptions struct {
 	// connection can be reused; a longer body makes the client close the
 	// connection instead. Zero means DefaultDrainMax.
 	DrainMax int64
+	// UserAgent is the User-Agent header of deliveries. Empty means
+	// DefaultUserAgent.
+	UserAgent string
 	// TLSConfig, when set, is cloned for the transport (tests use it to
 	// trust a test server's certificate). Nil means the system roots
 	// with normal verification.
@@ -54,9 +67,10 @@ type ClientOptions struct {
 // NewDialer, no proxy, no redirects, a total timeout and bounded bodies.
 // It is safe for concurrent use.
 type Client struct {
-	hc       *http.Client
-	keepBody int
-	drainMax int64
+	hc        *http.Client
+	keepBody  int
+	drainMax  int64
+	userAgent string
 }
 
 // Response is what one delivery attempt got back.
@@ -82,6 +96,9 @@ func NewClient(opts ClientOptions) *Client {
 	}
 	if opts.DrainMax <= 0 {
 		opts.DrainMax = DefaultDrainMax
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = DefaultUserAgent
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if opts.TLSConfig != nil {
@@ -109,8 +126,9 @@ func NewClient(opts ClientOptions) *Client {
 				return http.ErrUseLastResponse // a 30x is the answer, not a hop
 			},
 		},
-		keepBody: opts.KeepBody,
-		drainMax: opts.DrainMax,
+		keepBody:  opts.KeepBody,
+		drainMax:  opts.DrainMax,
+		userAgent: opts.UserAgent,
 	}
 }
 
@@ -155,7 +173,7 @@ func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, bo
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "kios-webhook/1")
+		req.Header.Set("User-Agent", c.userAgent)
 	}
 
 	start := time.Now()

@@ -318,3 +318,24 @@ func TestClientProxyIgnored(t *testing.T) {
 		t.Errorf("dials = %v", d)
 	}
 }
+
+// TestClientUserAgent: deliveries carry the configured User-Agent, or the
+// default one.
+func TestClientUserAgent(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{
+		{"", "kios-webhook/1"},
+		{UserAgent("0a1b2c3d"), "kios-webhook/1 (0a1b2c3d)"},
+	} {
+		ch := make(chan string, 1)
+		srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+			ch <- r.Header.Get("User-Agent")
+		})
+		c := NewClient(ClientOptions{AllowPrivate: true, UserAgent: tc.set})
+		if _, err := c.Post(context.Background(), srv.URL, nil, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-ch; got != tc.want {
+			t.Errorf("User-Agent %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -1,11 +1,14 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,17 +138,10 @@ func (s *Service) recorder(ctx context.Context, recs <-chan *recording, max int)
 				break more
 			}
 		}
-		err := s.db.Write(ctx, func(tx *db.Tx) error {
-			for _, r := range batch {
-				if err := s.recordTx(tx, r.m, r.o); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := s.db.Write(ctx, func(tx *db.Tx) error { return s.recordTx(tx, batch...) })
 		if err != nil && len(batch) > 1 {
 			for _, r := range batch {
-				if err := s.record(ctx, r.m, r.o); err != nil {
+				if err := s.db.Write(ctx, func(tx *db.Tx) error { return s.recordTx(tx, r) }); err != nil {
 					s.logger.Error("webhook: recording an attempt failed", "message", r.m.id, "err", err)
 				}
 			}
@@ -179,63 +175,103 @@ func (s *Service) deliverDue(ctx context.Context) int {
 	}
 }
 
-// claim leases up to limit due messages, oldest first, leaving out any whose
-// member and reference have an earlier message still pending: a later status
-// never overtakes an earlier one. A message given up (failed) does not hold
-// back later ones.
+// claim leases up to limit due messages, the longest due first (then the
+// oldest), leaving out any whose member and reference have an earlier
+// message still pending: a later status never overtakes an earlier one. A
+// message given up (failed) does not hold back later ones. The order is
+// that of the partial index webhook_messages_due, so that a claim reads
+// only pending rows, however many were delivered before them.
 func (s *Service) claim(ctx context.Context, limit int) ([]claimed, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	var ms []claimed
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		ms = ms[:0]
-		now := s.now()
-		q := `SELECT m.id, m.member_id, m.kind, m.reference, m.payload, m.attempts, CASE WHEN m.url <> '' THEN m.url ELSE e.url END, e.secret,
-			CASE WHEN e.previous_until > ? THEN e.previous_secret ELSE '' END
-			FROM webhook_messages m JOIN webhook_endpoints e ON e.member_id = m.member_id
-			WHERE m.status = 'pending' AND m.next_at <= ? AND m.lease_until <= ?
-			AND (m.reference = '' OR NOT EXISTS (SELECT 1 FROM webhook_messages p
-				WHERE p.member_id = m.member_id AND p.reference = m.reference
-				AND p.status = 'pending' AND p.id < m.id))
-			ORDER BY m.id LIMIT ?`
+		var err error
 		if tx.Dialect() == db.Postgres {
-			q += " FOR UPDATE OF m SKIP LOCKED"
+			ms, err = s.claimPostgres(tx, limit)
+		} else {
+			ms, err = s.claimSQLite(tx, limit)
 		}
-		rows, err := tx.Query(q, now.UnixMicro(), now.UnixMicro(), now.UnixMicro(), limit)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var m claimed
-			var payload string
-			if err := rows.Scan(&m.id, &m.memberID, &m.kind, &m.reference, &payload, &m.attempts,
-				&m.url, &m.secret, &m.previous); err != nil {
-				rows.Close()
-				return err
-			}
-			m.payload = []byte(payload)
-			ms = append(ms, m)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(ms) == 0 {
-			return nil
-		}
-		args := []any{now.Add(s.lease).UnixMicro()}
-		for _, m := range ms {
-			args = append(args, m.id)
-		}
-		_, err = tx.Exec("UPDATE webhook_messages SET lease_until = ? WHERE id IN (?"+
-			strings.Repeat(", ?", len(ms)-1)+")", args...)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	slices.SortFunc(ms, func(a, b claimed) int { return cmp.Compare(a.id, b.id) })
 	return ms, nil
+}
+
+// dueWhere is the condition of a claimable message m: pending, due, not
+// leased, and the first pending one of its member and reference.
+const dueWhere = `m.status = 'pending' AND m.next_at <= ? AND m.lease_until <= ?
+	AND (m.reference = '' OR NOT EXISTS (SELECT 1 FROM webhook_messages p
+		WHERE p.member_id = m.member_id AND p.reference = m.reference
+		AND p.status = 'pending' AND p.id < m.id))`
+
+// claimedColumns are the columns of a claimed message m with its endpoint
+// e, in the order scanClaimed reads them.
+const claimedColumns = `m.id, m.member_id, m.kind, m.reference, m.payload, m.attempts,
+	CASE WHEN m.url <> '' THEN m.url ELSE e.url END, e.secret,
+	CASE WHEN e.previous_until > ? THEN e.previous_secret ELSE '' END`
+
+// claimPostgres leases due messages in one statement: the due rows are
+// locked (skipping those another claim holds), leased and returned with
+// their endpoints in one round trip.
+func (s *Service) claimPostgres(tx *db.Tx, limit int) ([]claimed, error) {
+	now := s.now().UnixMicro()
+	rows, err := tx.Query(`UPDATE webhook_messages AS m SET lease_until = ?
+		FROM webhook_endpoints e
+		WHERE e.member_id = m.member_id AND m.id IN (SELECT m.id FROM webhook_messages m
+			WHERE `+dueWhere+`
+			ORDER BY m.next_at, m.id LIMIT ? FOR UPDATE SKIP LOCKED)
+		RETURNING `+claimedColumns,
+		s.now().Add(s.lease).UnixMicro(), now, now, limit, now)
+	if err != nil {
+		return nil, err
+	}
+	return scanClaimed(rows)
+}
+
+// claimSQLite leases due messages: a read, then one update of their
+// leases. SQLite's single writer makes the two atomic.
+func (s *Service) claimSQLite(tx *db.Tx, limit int) ([]claimed, error) {
+	now := s.now()
+	rows, err := tx.Query(`SELECT `+claimedColumns+`
+		FROM webhook_messages m JOIN webhook_endpoints e ON e.member_id = m.member_id
+		WHERE `+dueWhere+`
+		ORDER BY m.next_at, m.id LIMIT ?`, now.UnixMicro(), now.UnixMicro(), now.UnixMicro(), limit)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := scanClaimed(rows)
+	if err != nil || len(ms) == 0 {
+		return nil, err
+	}
+	args := []any{now.Add(s.lease).UnixMicro()}
+	for _, m := range ms {
+		args = append(args, m.id)
+	}
+	_, err = tx.Exec("UPDATE webhook_messages SET lease_until = ? WHERE id IN (?"+
+		strings.Repeat(", ?", len(ms)-1)+")", args...)
+	return ms, err
+}
+
+// scanClaimed reads and closes rows of claimedColumns.
+func scanClaimed(rows *sql.Rows) ([]claimed, error) {
+	defer rows.Close()
+	var ms []claimed
+	for rows.Next() {
+		var m claimed
+		var payload string
+		if err := rows.Scan(&m.id, &m.memberID, &m.kind, &m.reference, &payload, &m.attempts,
+			&m.url, &m.secret, &m.previous); err != nil {
+			return nil, err
+		}
+		m.payload = []byte(payload)
+		ms = append(ms, m)
+	}
+	return ms, rows.Err()
 }
 
 // MessageID is the webhook-id of the message with the given outbox id: the
@@ -317,52 +353,96 @@ func bodyStatus(body []byte) (float64, bool) {
 // record stores the attempt and the message's next state: delivered,
 // scheduled for a retry, or given up.
 func (s *Service) record(ctx context.Context, m claimed, o outcome) error {
-	return s.db.Write(ctx, func(tx *db.Tx) error { return s.recordTx(tx, m, o) })
+	return s.db.Write(ctx, func(tx *db.Tx) error { return s.recordTx(tx, &recording{m: m, o: o}) })
 }
 
-// recordTx is record inside the caller's transaction.
-func (s *Service) recordTx(tx *db.Tx, m claimed, o outcome) error {
-	n := m.attempts + 1
-	status, nextAt := StatusPending, int64(0)
-	switch {
-	case o.delivered:
-		status = StatusDelivered
-	case n > len(Backoff):
-		status = StatusFailed
-	default:
-		nextAt = o.at.Add(jitter(Backoff[n-1])).UnixMicro()
+// recordTx records finished attempts inside the caller's transaction, in
+// a fixed number of statements whatever their number: one insert of every
+// attempt, numbered after the message's last, and one update of every
+// message, each only while it is still pending; then OnDelivered for each
+// delivered transaction_status.
+func (s *Service) recordTx(tx *db.Tx, rs ...*recording) error {
+	if len(rs) == 0 {
+		return nil
 	}
-	errText := o.err
-	if len(errText) > maxErrorText {
-		errText = errText[:maxErrorText]
-	}
-	var last int64
-	if err := tx.QueryRow("SELECT COALESCE(MAX(n), 0) FROM webhook_attempts WHERE message_id = ?", m.id).Scan(&last); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`INSERT INTO webhook_attempts (message_id, n, at, http_status, latency_us, error, response)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		m.id, last+1, o.at.UnixMicro(), o.status, o.latency.Microseconds(), text(errText), text(string(o.body))); err != nil {
-		return err
-	}
-	var err error
-	switch status {
-	case StatusDelivered:
-		_, err = tx.Exec(`UPDATE webhook_messages SET status = 'delivered', attempts = ?, lease_until = 0, delivered_at = ?
-			WHERE id = ? AND status = 'pending'`, n, s.now().UnixMicro(), m.id)
-		if err == nil && m.kind == KindTransactionStatus && s.OnDelivered != nil {
-			err = s.OnDelivered(tx, m.reference)
+	now := s.now().UnixMicro()
+	attempts := make([]any, 0, 7*len(rs))
+	messages := make([]any, 0, 5*len(rs))
+	var delivered []string // the references of delivered transaction_status
+	anyDelivered := false
+	for _, r := range rs {
+		m, o := r.m, r.o
+		n := m.attempts + 1
+		status, nextAt, deliveredAt := StatusPending, int64(0), int64(0)
+		switch {
+		case o.delivered:
+			status, deliveredAt, anyDelivered = StatusDelivered, now, true
+			if m.kind == KindTransactionStatus {
+				delivered = append(delivered, m.reference)
+			}
+		case n > len(Backoff):
+			status = StatusFailed
+		default:
+			nextAt = o.at.Add(jitter(Backoff[n-1])).UnixMicro()
 		}
+		errText := o.err
+		if len(errText) > maxErrorText {
+			errText = errText[:maxErrorText]
+		}
+		attempts = append(attempts, m.id, o.at.UnixMicro(), o.status, o.latency.Microseconds(), text(errText), text(string(o.body)))
+		messages = append(messages, m.id, status, n, nextAt, deliveredAt)
+	}
+	// The attempt's number follows the message's last one, so that the
+	// numbers run on across redeliveries.
+	if _, err := tx.Exec(`INSERT INTO webhook_attempts (message_id, n, at, http_status, latency_us, error, response)
+		SELECT v.column1, COALESCE((SELECT MAX(a.n) FROM webhook_attempts a WHERE a.message_id = v.column1), 0) + 1,
+			v.column2, v.column3, v.column4, v.column5, v.column6
+		FROM (VALUES `+values(len(rs), "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT")+`) AS v`,
+		attempts...); err != nil {
+		return err
+	}
+	// next_at changes only for a retry; delivered_at is 0 while pending.
+	if _, err := tx.Exec(`UPDATE webhook_messages SET status = v.column2, attempts = v.column3,
+			next_at = CASE WHEN v.column2 = 'pending' THEN v.column4 ELSE webhook_messages.next_at END,
+			lease_until = 0, delivered_at = v.column5
+		FROM (VALUES `+values(len(rs), "BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT")+`) AS v
+		WHERE webhook_messages.id = v.column1 AND webhook_messages.status = 'pending'`,
+		messages...); err != nil {
+		return err
+	}
+	for _, ref := range delivered {
+		if s.OnDelivered != nil {
+			if err := s.OnDelivered(tx, ref); err != nil {
+				return err
+			}
+		}
+	}
+	if anyDelivered {
 		// A later message for the same reference may be due now.
 		tx.AfterCommit(s.Poke)
-	case StatusFailed:
-		_, err = tx.Exec(`UPDATE webhook_messages SET status = 'failed', attempts = ?, lease_until = 0
-			WHERE id = ? AND status = 'pending'`, n, m.id)
-	default:
-		_, err = tx.Exec(`UPDATE webhook_messages SET attempts = ?, next_at = ?, lease_until = 0
-			WHERE id = ? AND status = 'pending'`, n, nextAt, m.id)
 	}
-	return err
+	return nil
+}
+
+// values returns n rows of placeholders for a VALUES list of columns of
+// the given SQL types; the first row casts each, so that PostgreSQL knows
+// the types of all (its columns are column1, column2, … on both
+// databases).
+func values(n int, types ...string) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("CAST(? AS " + t + ")")
+	}
+	b.WriteByte(')')
+	row := ", (?" + strings.Repeat(", ?", len(types)-1) + ")"
+	for range n - 1 {
+		b.WriteString(row)
+	}
+	return b.String()
 }
 
 // jitter returns d lengthened or shortened by up to Jitter of itself.

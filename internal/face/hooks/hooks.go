@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"kios/internal/catalog"
 	"kios/internal/fault"
@@ -179,8 +180,14 @@ func transactionStatus(w http.ResponseWriter, r *http.Request, d Deps, name stri
 		write(w, http.StatusBadRequest, "Kolom status tidak valid")
 		return
 	}
-	res.Message = strings.TrimSpace(name + ": " + m.Note)
+	res.Message = prepaid.Text(strings.TrimSpace(name + ": " + m.Note))
 	ours := m.PartnerReference
+	if !storable(ours) || !storable(m.Reference) {
+		// No reference of ours or theirs holds a NUL: neither database
+		// stores one in text.
+		write(w, http.StatusBadRequest, msgNotFound+shown)
+		return
+	}
 	if ours == "" && m.Reference != "" {
 		var found bool
 		var err error
@@ -211,6 +218,12 @@ func transactionStatus(w http.ResponseWriter, r *http.Request, d Deps, name stri
 	default:
 		write(w, http.StatusOK, msgTransaction)
 	}
+}
+
+// storable reports whether s can be stored as text on both databases, so
+// that looking it up can find something.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // priceUpdate takes the supplier's new prices as our new costs of its SKUs.

@@ -45,7 +45,7 @@ type world struct {
 	members *member.Store
 }
 
-func newWorld(t *testing.T, d *db.DB) *world {
+func newWorld(t testing.TB, d *db.DB) *world {
 	t.Helper()
 	ctx := context.Background()
 	w := &world{d: d, cat: catalog.NewStore(d, time.Now), members: member.NewStore(d, time.Now)}
@@ -109,7 +109,7 @@ func newWorld(t *testing.T, d *db.DB) *world {
 
 // order creates an order for customer. No worker runs: the order stays
 // processing, its job with the supplier "up", until a webhook settles it.
-func (w *world) order(t *testing.T, customer string) order.Order {
+func (w *world) order(t testing.TB, customer string) order.Order {
 	t.Helper()
 	body := map[string]any{"target_product_code": "GAME-10", "id": customer}
 	o, _, err := w.orders.Create(context.Background(), w.member, order.Request{ProductCode: "GAME-10", Form: body, Body: body})
@@ -120,7 +120,7 @@ func (w *world) order(t *testing.T, customer string) order.Order {
 }
 
 // post sends a supplier webhook, signed with sign when it is not "".
-func (w *world) post(t *testing.T, name, body, sign string) (int, string) {
+func (w *world) post(t testing.TB, name, body, sign string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", w.url+"/hooks/supplier/"+name, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -149,7 +149,7 @@ func (w *world) status(t *testing.T, ref string) order.Order {
 	return o
 }
 
-func (w *world) entries(t *testing.T) int64 {
+func (w *world) entries(t testing.TB) int64 {
 	t.Helper()
 	var n int64
 	if err := w.d.QueryRow(context.Background(), "SELECT COUNT(*) FROM entries").Scan(&n); err != nil {
@@ -158,7 +158,7 @@ func (w *world) entries(t *testing.T) int64 {
 	return n
 }
 
-func (w *world) verify(t *testing.T) {
+func (w *world) verify(t testing.TB) {
 	t.Helper()
 	if r, err := ledger.Verify(context.Background(), w.d); err != nil || !r.OK() {
 		t.Fatalf("ledger: %v %v", r, err)
@@ -313,5 +313,37 @@ func TestPriceUpdate(t *testing.T) {
 		if p, _ := w.cat.Product(ctx, "GAME-10", "reseller"); p.Cost != 1000 {
 			t.Fatalf("a refused price_update changed the cost to %d", p.Cost)
 		}
+	})
+}
+
+// TestNULs: text that PostgreSQL cannot store is no server error. A
+// reference with a NUL is one we never gave (400 not found, nothing
+// changes); a serial number or note with one settles the order with the
+// NUL left out.
+func TestNULs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		o := w.order(t, "111")
+		for _, tc := range []struct{ body, want string }{
+			{`{"webhook_type":"transaction_status","partner_reference":"` + o.Reference + `\u0000","status":"success"}`,
+				`{"status":400,"message":"Transaksi tidak ditemukan: ` + o.Reference + `\u0000"}`},
+			{`{"webhook_type":"transaction_status","reference":"API\u00001","status":"success"}`,
+				`{"status":400,"message":"Transaksi tidak ditemukan: API\u00001"}`},
+		} {
+			if code, body := w.post(t, "up", tc.body, secret); code != 400 || body != tc.want {
+				t.Fatalf("%s: %d %s, want %s", tc.body, code, body, tc.want)
+			}
+		}
+		if got := w.status(t, o.Reference); got.Status != order.Processing {
+			t.Fatalf("a NUL reference settled the order: %+v", got)
+		}
+		body := `{"webhook_type":"transaction_status","partner_reference":"` + o.Reference + `","status":"success","sn":"SN\u00001","note":"ok\u0000"}`
+		if code, got := w.post(t, "up", body, secret); code != 200 || got != processed {
+			t.Fatalf("NUL in sn: %d %s", code, got)
+		}
+		if got := w.status(t, o.Reference); got.Status != order.Success || got.SN != "SN1" {
+			t.Fatalf("after a NUL in sn: %+v", got)
+		}
+		w.verify(t)
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"kios/internal/catalog"
 	"kios/internal/supplier"
@@ -228,8 +229,18 @@ func (c *Client) transaction(ctx context.Context, ours string, data json.RawMess
 	if !ok {
 		return supplier.Result{}, fmt.Errorf("%w: status %q", ErrUnknown, t.Status)
 	}
-	res.Message = t.Note
+	res.Message = Text(t.Note)
 	return res, nil
+}
+
+// Text makes a supplier's free text (a serial number, a note) storable as
+// text on both databases: valid UTF-8 without NUL, which PostgreSQL
+// refuses.
+func Text(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return strings.ReplaceAll(s, "\x00", "")
 }
 
 // Outcome maps a status of the wire format to a supplier answer: success
@@ -238,7 +249,7 @@ func (c *Client) transaction(ctx context.Context, ours string, data json.RawMess
 func Outcome(status, sn string) (res supplier.Result, ok bool) {
 	switch status {
 	case "success":
-		return supplier.Result{Outcome: supplier.Success, SN: sn}, true
+		return supplier.Result{Outcome: supplier.Success, SN: Text(sn)}, true
 	case "failed", "expired", "refund":
 		return supplier.Result{Outcome: supplier.Failed}, true
 	case "processing", "unpaid", "pending":
