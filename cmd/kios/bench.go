@@ -58,7 +58,9 @@ func benchCmd(ctx context.Context, args []string, e env) error {
 	if o.members < 1 || o.clients < 1 || o.duration <= 0 {
 		return errors.New("bench: --members, --clients and --duration must be positive")
 	}
-	if !flagGiven(args, "data-dir") && cfg.DatabaseURL == "" {
+	// The demo writes demo.json and the key file into the data directory:
+	// a temporary one unless asked, also on PostgreSQL.
+	if !flagGiven(args, "data-dir") {
 		dir, err := os.MkdirTemp("", "kios-bench-")
 		if err != nil {
 			return err
