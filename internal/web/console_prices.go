@@ -15,9 +15,9 @@ import (
 // form that applies exactly the previewed lines.
 type pricesView struct {
 	catalogView
-	Form     map[string]string
-	Preview  *kcatalog.PricePreview
-	Previewd bool
+	Form      map[string]string
+	Preview   *kcatalog.PricePreview
+	Previewed bool
 }
 
 var pricesTemplate = parse("admin_prices.html", "catalog_tabs.html")
@@ -85,7 +85,7 @@ func (c *Console) PreviewPrices() http.Handler {
 				return
 			}
 		} else {
-			v.Preview, v.Previewd = &pv, true
+			v.Preview, v.Previewed = &pv, true
 		}
 		render(w, r, c.d.Logger, pricesTemplate, status, v)
 	})
