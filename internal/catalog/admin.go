@@ -665,6 +665,14 @@ type PriceSet struct {
 // MaxPriceRows rows) listing every product whose price for their level
 // moved.
 func (s *Store) SetPrices(ctx context.Context, sets []PriceSet, rules []Rule, also func(tx *db.Tx, moved []PriceChange) error) ([]PriceChange, error) {
+	return s.setPrices(ctx, sets, rules, nil, also)
+}
+
+// setPrices is SetPrices, with first (when not nil) run inside the
+// transaction before anything changes. PreviewPrices runs it with hooks
+// that read what it wrote, and rolls it back.
+func (s *Store) setPrices(ctx context.Context, sets []PriceSet, rules []Rule, first func(tx *db.Tx) error,
+	also func(tx *db.Tx, moved []PriceChange) error) ([]PriceChange, error) {
 	if len(sets) == 0 && len(rules) == 0 {
 		return nil, fault.New(fault.Missing, "nothing to change: give at least one price or rule")
 	}
@@ -685,6 +693,11 @@ func (s *Store) SetPrices(ctx context.Context, sets []PriceSet, rules []Rule, al
 	var moved []PriceChange
 	defer s.invalidate()
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
+			}
+		}
 		ids := make([]int64, len(sets))
 		touched := map[string]bool{}
 		for i, p := range sets {

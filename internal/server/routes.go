@@ -142,7 +142,8 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	// The console: each page wrapped in the operator API's role check of
 	// its endpoint family (con.Read, con.Write) inside the sign-in guard.
 	con := web.NewConsole(web.ConsoleDeps{Members: d.Members, Funds: d.Funding, Orders: d.Orders, Hooks: d.Webhooks,
-		Audit: audit.NewLog(d.DB), Now: d.Now, Logger: d.Logger})
+		Audit: audit.NewLog(d.DB), Now: d.Now, Logger: d.Logger,
+		Incoming: d.Incoming, Payments: d.Payments, Catalog: d.Catalog, Importer: d.SupplierImport})
 	mux.Handle("GET /admin", site.Operator(con.Read(admin.FamilyStats, con.Home())))
 	mux.Handle("GET /admin/review", site.Operator(con.Read(admin.FamilyTransactions, con.Review())))
 	mux.Handle("POST /admin/review", site.Operator(con.Write(admin.FamilyTransactions, con.Decide())))
@@ -154,4 +155,20 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *prepaid.Auth) {
 	mux.Handle("GET /admin/webhooks", site.Operator(con.Read(admin.FamilyWebhooks, con.Webhooks())))
 	mux.Handle("POST /admin/webhooks/{id}/redeliver", site.Operator(con.Write(admin.FamilyWebhooks, con.Redeliver())))
 	mux.Handle("GET /admin/audit", site.Operator(con.Read(admin.FamilyAudit, con.Audit())))
+	mux.Handle("GET /admin/incoming", site.Operator(con.Read(admin.FamilyIncoming, con.Incoming())))
+	mux.Handle("POST /admin/incoming/{id}/assign", site.Operator(con.Write(admin.FamilyIncoming, con.Assign())))
+	mux.Handle("GET /admin/payments", site.Operator(con.Read(admin.FamilyIncoming, con.Payments())))
+	mux.Handle("GET /admin/catalog", site.Operator(con.Read(admin.FamilyCatalog, con.Products())))
+	mux.Handle("GET /admin/catalog/products/{code}", site.Operator(con.Read(admin.FamilyCatalog, con.Product())))
+	mux.Handle("POST /admin/catalog/products/{code}", site.Operator(con.Write(admin.FamilyCatalog, con.SaveProduct())))
+	mux.Handle("GET /admin/catalog/providers", site.Operator(con.Read(admin.FamilyCatalog, con.Providers())))
+	mux.Handle("POST /admin/catalog/providers", site.Operator(con.Write(admin.FamilyCatalog, con.SaveProvider())))
+	mux.Handle("GET /admin/catalog/providers/{code}", site.Operator(con.Read(admin.FamilyCatalog, con.Provider())))
+	mux.Handle("POST /admin/catalog/providers/{code}", site.Operator(con.Write(admin.FamilyCatalog, con.SaveProvider())))
+	mux.Handle("GET /admin/catalog/prices", site.Operator(con.Write(admin.FamilyCatalog, con.Prices())))
+	mux.Handle("POST /admin/catalog/prices/preview", site.Operator(con.Write(admin.FamilyCatalog, con.PreviewPrices())))
+	mux.Handle("POST /admin/catalog/prices", site.Operator(con.Write(admin.FamilyCatalog, con.ApplyPrices())))
+	mux.Handle("GET /admin/catalog/import", site.Operator(con.Write(admin.FamilyCatalog, con.Import())))
+	mux.Handle("POST /admin/catalog/import", site.Operator(con.Write(admin.FamilyCatalog, con.ImportJSON())))
+	mux.Handle("POST /admin/catalog/import/supplier", site.Operator(con.Write(admin.FamilyCatalog, con.ImportSupplier())))
 }

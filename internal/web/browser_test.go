@@ -414,3 +414,36 @@ func TestBrowserPayPage(t *testing.T) {
 		s.verify()
 	})
 }
+
+// TestBrowserBulkPricePreview: at 390 px a catalog operator fills the
+// bulk price form, and the preview lists the member who would be told
+// without a horizontal overflow; the product list fits too.
+func TestBrowserBulkPricePreview(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d, siteOptions{realTime: true})
+		s.catalogFixture()
+		ctx := tab(t)
+		base := s.srv.URL
+		signInAt(t, ctx, base, "admin", "ani", `#role`)
+		shoot(t, ctx, base+"/admin/catalog", "catalog", 390, 844)
+		var recipients string
+		var docWidth, viewWidth int64
+		run(t, ctx, "bulk preview", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+			chromedp.Navigate(base+"/admin/catalog/prices"), chromedp.WaitVisible(`#prices-form`),
+			chromedp.SendKeys(`#prices-form textarea[name=prices]`, "P1 reseller 1234"),
+			chromedp.Submit(`#prices-form textarea[name=prices]`),
+			chromedp.WaitVisible(`#preview-recipients`),
+			chromedp.Text(`#preview-recipients`, &recipients),
+			chromedp.Evaluate(`document.documentElement.scrollWidth`, &docWidth),
+			chromedp.Evaluate(`window.innerWidth`, &viewWidth))
+		if !strings.Contains(recipients, "budi (reseller): 1") {
+			t.Errorf("the preview's recipients: %q", recipients)
+		}
+		if docWidth > viewWidth || viewWidth != 390 {
+			t.Errorf("the preview at 390 px: the document is %d px wide in a %d px viewport", docWidth, viewWidth)
+		}
+		if s.resellerPrice("P1") != 1100 {
+			t.Error("the preview changed the price")
+		}
+	})
+}

@@ -8,11 +8,14 @@ import (
 	"time"
 
 	"kios/internal/audit"
+	kcatalog "kios/internal/catalog"
 	"kios/internal/face/admin"
 	"kios/internal/funding"
+	"kios/internal/incoming"
 	"kios/internal/member"
 	"kios/internal/operator"
 	"kios/internal/order"
+	"kios/internal/payment"
 	"kios/internal/webhook"
 )
 
@@ -25,6 +28,13 @@ type ConsoleDeps struct {
 	Audit   *audit.Log
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Incoming and Payments serve the unmatched funds and the payments
+	// report; Catalog and Importer the catalog pages (a nil Importer
+	// refuses the supplier import).
+	Incoming *incoming.Service
+	Payments *payment.Service
+	Catalog  *kcatalog.Store
+	Importer admin.SupplierImporter
 }
 
 // Console serves the operator console's pages and forms. Every change goes
@@ -88,6 +98,9 @@ var consoleNav = []navItem{
 	{"orders", "/admin/orders", "nav.orders", admin.FamilyOrders},
 	{"webhooks", "/admin/webhooks", "nav.webhooks", admin.FamilyWebhooks},
 	{"audit", "/admin/audit", "nav.audit", admin.FamilyAudit},
+	{"incoming", "/admin/incoming", "nav.incoming", admin.FamilyIncoming},
+	{"payments", "/admin/payments", "nav.payments", admin.FamilyIncoming},
+	{"catalog", "/admin/catalog", "nav.catalog", admin.FamilyCatalog},
 }
 
 // consoleNotices are the lines a console page shows after a redirect
@@ -96,6 +109,10 @@ var consoleNotices = map[string]string{
 	"adjusted":    "console.adjusted",
 	"resolved":    "console.resolved",
 	"redelivered": "console.redelivered",
+	"assigned":    "console.assigned",
+	"saved":       "console.saved",
+	"prices":      "console.prices",
+	"imported":    "console.imported",
 }
 
 // consolePage returns the signed-in frame of r for tab, with the tabs the

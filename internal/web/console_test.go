@@ -88,6 +88,12 @@ func TestConsoleRoles(t *testing.T) {
 			{"/admin/orders", []string{"ani", "fina", "vina"}},
 			{"/admin/webhooks", []string{"ani", "fina", "vina"}},
 			{"/admin/audit", []string{"ani", "fina", "vina"}},
+			{"/admin/incoming", []string{"ani", "fina", "vina"}},
+			{"/admin/payments", []string{"ani", "fina", "vina"}},
+			{"/admin/catalog", []string{"ani", "fina", "kato", "vina"}},
+			{"/admin/catalog/providers", []string{"ani", "fina", "kato", "vina"}},
+			{"/admin/catalog/prices", []string{"ani", "kato"}},
+			{"/admin/catalog/import", []string{"ani", "kato"}},
 		}
 		for _, pg := range pages {
 			for name, b := range browsers {
@@ -108,6 +114,12 @@ func TestConsoleRoles(t *testing.T) {
 		if r := browsers["kato"].get("/admin"); strings.Contains(r.body, `href="/admin/review"`) || !strings.Contains(r.body, `href="/admin"`) {
 			t.Error("the catalog operator's navigation offers the review queue")
 		}
+		if r := browsers["kato"].get("/admin"); strings.Contains(r.body, `href="/admin/incoming"`) || strings.Contains(r.body, `href="/admin/payments"`) {
+			t.Error("the catalog operator's navigation offers the money pages")
+		}
+		if r := browsers["fina"].get("/admin"); !strings.Contains(r.body, `href="/admin/incoming"`) || !strings.Contains(r.body, `href="/admin/payments"`) {
+			t.Error("the finance operator's navigation lacks incoming funds or the payments report")
+		}
 		if r := browsers["vina"].get("/admin"); !strings.Contains(r.body, `href="/admin/audit"`) {
 			t.Error("the viewer's navigation lacks the audit log")
 		}
@@ -122,6 +134,13 @@ func TestConsoleRoles(t *testing.T) {
 			{"/admin/members/budi/adjust", url.Values{"direction": {"credit"}, "amount": {"1000"}, "comment": {"ok"}}, []string{"ani", "fina"}},
 			{"/admin/orders/ORD1/resolve", url.Values{"status": {"failed"}, "comment": {"ok"}}, []string{"ani", "fina"}},
 			{"/admin/webhooks/1/redeliver", url.Values{"comment": {"ok"}}, []string{"ani"}},
+			{"/admin/incoming/1/assign", url.Values{"reference": {"INV1"}, "comment": {"ok"}}, []string{"ani", "fina"}},
+			{"/admin/catalog/providers", url.Values{"code": {"ML"}, "name": {"ML"}, "comment": {"ok"}}, []string{"ani", "kato"}},
+			{"/admin/catalog/products/new", url.Values{"code": {"X1"}, "name": {"X"}, "provider": {"ML"}, "comment": {"ok"}}, []string{"ani", "kato"}},
+			{"/admin/catalog/prices/preview", url.Values{"prices": {"X1 reseller 1"}}, []string{"ani", "kato"}},
+			{"/admin/catalog/prices", url.Values{"prices": {"X1 reseller 1"}, "comment": {"ok"}}, []string{"ani", "kato"}},
+			{"/admin/catalog/import", url.Values{"json": {"{}"}, "comment": {"ok"}}, []string{"ani", "kato"}},
+			{"/admin/catalog/import/supplier", url.Values{"supplier": {"sim"}, "comment": {"ok"}}, []string{"ani", "kato"}},
 		}
 		for _, p := range posts {
 			for name, b := range browsers {

@@ -10,7 +10,6 @@ import (
 
 	"kios/internal/audit"
 	"kios/internal/catalog"
-	"kios/internal/db"
 	"kios/internal/fault"
 )
 
@@ -153,17 +152,8 @@ func CreateProvider(cat *catalog.Store, now func() time.Time, logger *slog.Logge
 		if !decode(w, r, &body) {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		op := OperatorFrom(r.Context())
-		p, err := cat.AddProviderWith(r.Context(), catalog.NewProvider{Code: body.Code, Name: body.Name,
-			Active: body.Active == nil || *body.Active, Icon: body.Icon, Position: body.Position, Forms: body.Forms},
-			func(tx *db.Tx, p catalog.Provider) error {
-				return record(entry(op, now(), "provider.create", "provider", p.Code, comment), nil, toProviderRow(p))(tx)
-			})
+		p, err := AddProvider(r.Context(), cat, now, OperatorFrom(r.Context()), catalog.NewProvider{Code: body.Code, Name: body.Name,
+			Active: body.Active == nil || *body.Active, Icon: body.Icon, Position: body.Position, Forms: body.Forms}, body.Comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -187,18 +177,8 @@ func UpdateProvider(cat *catalog.Store, now func() time.Time, logger *slog.Logge
 		if !decode(w, r, &body) {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		op := OperatorFrom(r.Context())
-		p, err := cat.UpdateProvider(r.Context(), r.PathValue("code"), catalog.ProviderChanges{Name: body.Name,
-			Active: body.Active, Icon: body.Icon, Position: body.Position, Forms: body.Forms},
-			func(tx *db.Tx, before, after catalog.Provider) error {
-				return record(entry(op, now(), "provider.update", "provider", after.Code, comment),
-					toProviderRow(before), toProviderRow(after))(tx)
-			})
+		p, err := ChangeProvider(r.Context(), cat, now, OperatorFrom(r.Context()), r.PathValue("code"), catalog.ProviderChanges{Name: body.Name,
+			Active: body.Active, Icon: body.Icon, Position: body.Position, Forms: body.Forms}, body.Comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -279,15 +259,7 @@ func CreateProduct(cat *catalog.Store, now func() time.Time, logger *slog.Logger
 		if !decode(w, r, &body) {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		op := OperatorFrom(r.Context())
-		l, err := cat.AddProductWith(r.Context(), body.toNew(), func(tx *db.Tx, l catalog.Listed) error {
-			return record(entry(op, now(), "product.create", "product", l.Code, comment), nil, toProductRow(l))(tx)
-		})
+		l, err := AddProduct(r.Context(), cat, now, OperatorFrom(r.Context()), body.toNew(), body.Comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -314,22 +286,12 @@ func UpdateProduct(cat *catalog.Store, now func() time.Time, logger *slog.Logger
 		if !decode(w, r, &body) {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
 		c := catalog.ProductChanges{Name: body.Name, Active: body.Active, Provider: body.Provider, Prices: body.Prices}
 		if body.SKUs != nil {
 			skus := fromSKUs(*body.SKUs)
 			c.SKUs = &skus
 		}
-		op := OperatorFrom(r.Context())
-		l, moved, err := cat.UpdateProduct(r.Context(), r.PathValue("code"), c,
-			func(tx *db.Tx, before, after catalog.Listed, _ []catalog.PriceChange) error {
-				return record(entry(op, now(), "product.update", "product", after.Code, comment),
-					toProductRow(before), toProductRow(after))(tx)
-			})
+		l, moved, err := ChangeProduct(r.Context(), cat, now, OperatorFrom(r.Context()), r.PathValue("code"), c, body.Comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -338,8 +300,8 @@ func UpdateProduct(cat *catalog.Store, now func() time.Time, logger *slog.Logger
 	})
 }
 
-// ruleRow is a level's markup rule on the wire.
-type ruleRow struct {
+// RuleRow is a level's markup rule on the wire.
+type RuleRow struct {
 	Level     string `json:"level"`
 	PercentBP int64  `json:"percent_bp"`
 	Flat      int64  `json:"flat"`
@@ -354,16 +316,16 @@ func PriceRules(cat *catalog.Store, logger *slog.Logger) http.Handler {
 			writeFault(w, r, logger, err)
 			return
 		}
-		rows := make([]ruleRow, 0, len(rules))
+		rows := make([]RuleRow, 0, len(rules))
 		for _, rl := range rules {
-			rows = append(rows, ruleRow{Level: rl.Level, PercentBP: rl.PercentBP, Flat: rl.Flat})
+			rows = append(rows, RuleRow{Level: rl.Level, PercentBP: rl.PercentBP, Flat: rl.Flat})
 		}
 		writeJSON(w, map[string]any{"data": map[string]any{"rules": rows}})
 	})
 }
 
-// priceIn is one row of a bulk price change.
-type priceIn struct {
+// PriceRow is one row of a bulk price change.
+type PriceRow struct {
 	ProductCode string `json:"product_code"`
 	Level       string `json:"level"`
 	Price       int64  `json:"price"`
@@ -382,24 +344,7 @@ func SetPrices(cat *catalog.Store, now func() time.Time, logger *slog.Logger) ht
 		if !ok {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		sets := make([]catalog.PriceSet, len(body.Prices))
-		for i, p := range body.Prices {
-			sets[i] = catalog.PriceSet{ProductCode: strings.TrimSpace(p.ProductCode), Level: strings.TrimSpace(p.Level), Price: p.Price}
-		}
-		rules := make([]catalog.Rule, len(body.Rules))
-		for i, rl := range body.Rules {
-			rules[i] = catalog.Rule{Level: strings.TrimSpace(rl.Level), PercentBP: rl.PercentBP, Flat: rl.Flat}
-		}
-		op := OperatorFrom(r.Context())
-		moved, err := cat.SetPrices(r.Context(), sets, rules, func(tx *db.Tx, moved []catalog.PriceChange) error {
-			e := entry(op, now(), "prices.set", "prices", "", comment)
-			return record(e, nil, map[string]any{"prices": body.Prices, "rules": body.Rules, "moved": len(moved)})(tx)
-		})
+		moved, err := ChangePrices(r.Context(), cat, now, OperatorFrom(r.Context()), body.Prices, body.Rules, body.Comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -410,9 +355,9 @@ func SetPrices(cat *catalog.Store, now func() time.Time, logger *slog.Logger) ht
 
 // priceBody is the body of a bulk price change.
 type priceBody struct {
-	Prices  []priceIn `json:"prices"`
-	Rules   []ruleRow `json:"rules"`
-	Comment string    `json:"comment"`
+	Prices  []PriceRow `json:"prices"`
+	Rules   []RuleRow  `json:"rules"`
+	Comment string     `json:"comment"`
 }
 
 // readPriceBody reads a bulk price change: the spec's bare array of rows
@@ -474,24 +419,15 @@ type SupplierImport struct {
 func ImportCatalog(cat *catalog.Store, importer SupplierImporter, log *audit.Log, now func() time.Time, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
-			Providers []struct {
-				Code     string          `json:"code"`
-				Name     string          `json:"name"`
-				Active   *bool           `json:"active"`
-				Icon     string          `json:"icon"`
-				Position int64           `json:"position"`
-				Forms    []catalog.Field `json:"forms"`
-			} `json:"providers"`
-			Products []productIn `json:"products"`
-			Supplier string      `json:"supplier"`
-			Prefix   string      `json:"prefix"`
-			Comment  string      `json:"comment"`
+			CatalogDoc
+			Supplier string `json:"supplier"`
+			Prefix   string `json:"prefix"`
+			Comment  string `json:"comment"`
 		}
 		if !decode(w, r, &body) {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
+		if _, err := checkComment(body.Comment); err != nil {
 			writeFault(w, r, logger, err)
 			return
 		}
@@ -501,30 +437,26 @@ func ImportCatalog(cat *catalog.Store, importer SupplierImporter, log *audit.Log
 				writeFault(w, r, logger, fault.Field(fault.Invalid, "supplier", "give either supplier or providers and products, not both"))
 				return
 			}
-			importSupplier(w, r, log, importer, body.Supplier, body.Prefix, comment, now, logger)
+			res, err := ImportFromSupplier(r.Context(), log, importer, now, op, body.Supplier, body.Prefix, body.Comment)
+			if err != nil {
+				writeFault(w, r, logger, err)
+				return
+			}
+			writeJSON(w, map[string]any{"data": res})
 			return
 		}
-		in := catalog.CatalogImport{Providers: make([]catalog.NewProvider, len(body.Providers)),
-			Products: make([]catalog.NewProduct, len(body.Products))}
-		for i, p := range body.Providers {
-			in.Providers[i] = catalog.NewProvider{Code: p.Code, Name: p.Name, Active: p.Active == nil || *p.Active,
-				Icon: p.Icon, Position: p.Position, Forms: p.Forms}
-		}
-		for i, p := range body.Products {
-			in.Products[i] = p.toNew()
-		}
-		sum, err := cat.ImportCatalog(r.Context(), in, func(tx *db.Tx, sum catalog.ImportSummary) error {
-			return record(entry(op, now(), "catalog.import", "catalog", "json", comment), nil, importAnswer(sum))(tx)
-		})
+		sum, err := ImportDoc(r.Context(), cat, now, op, body.CatalogDoc, body.Comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
 		}
-		writeJSON(w, map[string]any{"data": importAnswer(sum)})
+		writeJSON(w, map[string]any{"data": ImportAnswer(sum)})
 	})
 }
 
-func importAnswer(sum catalog.ImportSummary) map[string]any {
+// ImportAnswer is what a JSON catalog import did, as the API answers it
+// and the audit row records it.
+func ImportAnswer(sum catalog.ImportSummary) map[string]any {
 	return map[string]any{"providers_added": sum.ProvidersAdded, "providers_updated": sum.ProvidersUpdated,
 		"products_added": sum.ProductsAdded, "products_updated": sum.ProductsUpdated,
 		"price_changes": toPriceChanges(sum.Prices)}
@@ -532,30 +464,3 @@ func importAnswer(sum catalog.ImportSummary) map[string]any {
 
 // errNoImporter answers a supplier import on a server without one.
 var errNoImporter = fault.Field(fault.Inactive, "supplier", "importing from a supplier is not available on this server")
-
-func importSupplier(w http.ResponseWriter, r *http.Request, log *audit.Log, importer SupplierImporter,
-	supplier, prefix, comment string, now func() time.Time, logger *slog.Logger) {
-	if importer == nil {
-		writeFault(w, r, logger, errNoImporter)
-		return
-	}
-	res, err := importer.ImportSupplier(r.Context(), supplier, prefix)
-	if err != nil {
-		writeFault(w, r, logger, err)
-		return
-	}
-	if res.Skipped == nil {
-		res.Skipped = []string{}
-	}
-	if res.Deactivated == nil {
-		res.Deactivated = []string{}
-	}
-	op := OperatorFrom(r.Context())
-	e := entry(op, now(), "catalog.import", "supplier", supplier, comment)
-	e.After = audit.JSON(res)
-	if err := log.Add(r.Context(), e); err != nil {
-		writeFault(w, r, logger, err)
-		return
-	}
-	writeJSON(w, map[string]any{"data": res})
-}

@@ -3,12 +3,8 @@ package admin
 import (
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
-	"kios/internal/db"
-	"kios/internal/fault"
 	"kios/internal/incoming"
 	"kios/internal/payment"
 )
@@ -86,17 +82,7 @@ func IncomingAssign(svc *incoming.Service, now func() time.Time, logger *slog.Lo
 		if !decode(w, r, &b) {
 			return
 		}
-		comment, err := checkComment(b.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		op := OperatorFrom(r.Context())
-		res, err := svc.Assign(r.Context(), id, b.Reference, func(tx *db.Tx, res incoming.Result) error {
-			before := map[string]any{"status": incoming.Unmatched}
-			after := map[string]any{"status": res.Status, "reference": res.Reference}
-			return record(entry(op, now(), "incoming.assign", "incoming", strconv.FormatInt(id, 10), comment), before, after)(tx)
-		})
+		res, err := AssignIncoming(r.Context(), svc, now, OperatorFrom(r.Context()), id, b.Reference, b.Comment)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
@@ -143,22 +129,10 @@ func Payments(svc *payment.Service, logger *slog.Logger) http.Handler {
 			writeFault(w, r, logger, err)
 			return
 		}
-		from, to, err := dayRange(q)
+		f, err := PaymentFilter(q)
 		if err != nil {
 			writeFault(w, r, logger, err)
 			return
-		}
-		status, err := oneOf(q, "status", "all", payment.Paid, payment.Unpaid, payment.Expired)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		f := payment.Filter{Member: strings.TrimSpace(q.Get("member")), Status: status, From: from, To: to}
-		if s := strings.TrimSpace(q.Get("store")); s != "" {
-			if f.StoreID, err = strconv.ParseInt(s, 10, 64); err != nil || f.StoreID <= 0 {
-				writeFault(w, r, logger, fault.Field(fault.Invalid, "store", "must be a positive whole number"))
-				return
-			}
 		}
 		invs, total, sumAll, err := svc.List(r.Context(), f, p.Limit(), p.Offset())
 		if err != nil {
