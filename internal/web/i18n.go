@@ -66,6 +66,7 @@ var catalog = map[string]text{
 	"login.password":          {"Kata sandi", "Password"},
 	"login.submit":            {"Masuk", "Sign in"},
 	"login.bad":               {"Nama pengguna atau kata sandi salah.", "Wrong username or password."},
+	"err.inactive":            {"tidak aktif", "is switched off"},
 	"login.inactive":          {"Akun ini dinonaktifkan. Hubungi admin.", "This account is switched off. Contact the admin."},
 	"login.limited":           {"Terlalu banyak percobaan. Coba lagi beberapa menit lagi.", "Too many attempts. Try again in a few minutes."},
 	"login.expired":           {"Sesi Anda berakhir. Silakan masuk lagi.", "Your session has ended. Please sign in again."},

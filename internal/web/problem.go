@@ -44,7 +44,11 @@ func (p page) problem(err error) (int, string) {
 		return http.StatusConflict, p.T("err.conflict")
 	case fault.NotFound:
 		return http.StatusNotFound, p.T("err.notfound")
-	case fault.Inactive, fault.Forbidden, fault.Unauthorized:
+	case fault.Inactive:
+		// Something switched off (a product, a store, a member): not the
+		// signed-in account, which the sign-in itself refuses.
+		return http.StatusUnprocessableEntity, label + p.T("err.inactive") + " (" + fe.Detail + ")"
+	case fault.Forbidden, fault.Unauthorized:
 		return http.StatusForbidden, p.T("login.inactive")
 	case fault.RateLimited:
 		return http.StatusTooManyRequests, p.T("login.limited")
