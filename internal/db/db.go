@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -167,6 +168,25 @@ func sqlitePath(dsn string) string {
 	return p
 }
 
+// writerConn opens the writer's connection. Two processes opening a new
+// file at the same moment can meet SQLITE_BUSY while one of them turns it
+// to WAL, a moment SQLite's busy handler does not cover; the open is then
+// tried again for up to ten seconds.
+func writerConn(ctx context.Context, w *sql.DB) (*sql.Conn, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := w.Conn(ctx)
+		if err == nil || time.Now().After(deadline) || !(strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		}
+	}
+}
+
 func openSQLite(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	path := sqlitePath(dsn)
 	if path == "" {
@@ -196,7 +216,7 @@ func openSQLite(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	wconn, err := w.Conn(ctx)
+	wconn, err := writerConn(ctx, w)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
