@@ -149,7 +149,8 @@ func databaseArgs(t *testing.T, target string) []string {
 		t.Skip("KIOS_TEST_POSTGRES_URL is not set")
 	}
 	if target == "postgres" {
-		return []string{"--database", dsn}
+		// Small pools: several test packages share one PostgreSQL.
+		return []string{"--database", dsn, "--db-max-conns", "8"}
 	}
 	return nil
 }

@@ -57,7 +57,15 @@ func DSN(t testing.TB, target string) string {
 func Open(t testing.TB, dsn string) *db.DB {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, dsn, db.Options{})
+	// Tests of several packages run at once against one PostgreSQL
+	// (max_connections is 100 by default): a test's pool is kept small.
+	// Benchmarks keep the production default, so their numbers mean what
+	// kios serve would do.
+	opt := db.Options{}
+	if _, bench := t.(*testing.B); !bench {
+		opt.MaxConns = 8
+	}
+	d, err := db.Open(ctx, dsn, opt)
 	if err != nil {
 		t.Fatalf("open %s: %v", dsn, err)
 	}
