@@ -36,7 +36,7 @@ func TestFundingCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			dsn := filepath.Join(dir, "kios.db")
-			if len(dbArgs) == 2 {
+			if len(dbArgs) >= 2 {
 				dsn = dbArgs[1]
 			}
 			d := dbtest.Open(t, dsn)

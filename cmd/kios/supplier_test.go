@@ -242,7 +242,7 @@ func openData(t *testing.T, dir string, dbArgs []string) *db.DB {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dir
-	if len(dbArgs) == 2 {
+	if len(dbArgs) >= 2 {
 		cfg.DatabaseURL = dbArgs[1]
 	}
 	d, _, err := openDB(context.Background(), cfg, db.Options{})
