@@ -127,9 +127,11 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", q.Product.Code, q.Customer, q.Amount))
 	hash := hex.EncodeToString(sum[:])
-	form, _ := json.Marshal(map[string]string{"cust_id": q.Customer, "amount": strconv.FormatInt(q.Amount, 10)})
+	formValues := map[string]string{"cust_id": q.Customer, "amount": strconv.FormatInt(q.Amount, 10)}
+	form, _ := json.Marshal(formValues)
 
 	var prior bool
+	leased := s.reserve()
 	for try := 0; ; try++ {
 		now := s.now()
 		t = Topup{ReqID: req.ReqID, Amount: q.Amount, AdminFee: q.AdminFee, Order: Order{
@@ -142,12 +144,16 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 			if prior, err = s.claimReqID(tx, m.ID, req.ReqID, hash, t, now); err != nil || prior {
 				return err
 			}
-			return s.insertTopup(tx, m, t, string(form), q, now)
+			t.ID, err = s.insert(tx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased)
+			return err
 		})
 		if errors.Is(err, db.ErrConflict) && try < 3 {
 			continue // a reference drawn twice: draw again
 		}
 		break
+	}
+	if leased && (err != nil || prior) {
+		s.release()
 	}
 	switch {
 	case errors.Is(err, ledger.ErrInsufficientFunds):
@@ -159,7 +165,7 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 		t, err = s.TopupByReqID(ctx, m.ID, req.ReqID)
 		return t, true, err
 	}
-	s.poke()
+	s.started(t.Order, m, formValues, q.sku, q.attempt, q.Amount, leased)
 	return t, false, nil
 }
 
@@ -183,31 +189,6 @@ func (s *Service) claimReqID(tx *db.Tx, memberID int64, reqID, hash string, t To
 		return false, fault.Field(fault.Conflict, "req_id", "req_id %q was used for a different product, customer or amount", reqID)
 	}
 	return true, nil
-}
-
-// insertTopup charges the member and records the order and its fulfilment
-// job, whose cost is the amount plus the SKU's fee and whose base is the
-// amount (a failover keeps it and changes the fee).
-func (s *Service) insertTopup(tx *db.Tx, m member.Member, t Topup, form string, q Quote, now time.Time) error {
-	id, err := tx.InsertID(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
-		provider_name, customer, form, price, status, created_at, status_at, expired_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Reference, m.ID, t.PartnerReference, t.ProductCode, t.ProductName, t.ProviderName, t.Customer, form,
-		t.Price, Processing, now.UnixMicro(), now.UnixMicro(), t.ExpiredAt.UnixMicro())
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at, base)
-		VALUES (?, 'submit', ?, ?, ?, ?, ?, ?)`, id, q.sku.Supplier, q.sku.SKU, q.Amount+q.sku.Cost, q.attempt, now.UnixMicro(), q.Amount); err != nil {
-		return err
-	}
-	// The charge comes last, as in insert.
-	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, t.Reference), ledger.KindSystem, false)
-	if err != nil {
-		return err
-	}
-	_, err = ledger.Transfer(tx, "order", t.Reference, m.AccountID, inflight, t.Price, now)
-	return err
 }
 
 // jobSKUs returns the SKUs a job may fail over along: an e-wallet top-up's

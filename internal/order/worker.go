@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"time"
 
 	"kios/internal/catalog"
@@ -38,45 +37,103 @@ type job struct {
 // for the supplier calls in flight to finish and record their outcome.
 // Several Run loops, in one process or in several processes sharing a
 // PostgreSQL database, never work one job at the same time.
+//
+// While Run runs, Create and CreateTopup hand a new order straight to a
+// free worker slot of this process (see reserve) instead of queueing it
+// for a claim; the slots are shared with the claims.
 func (s *Service) Run(ctx context.Context) {
-	sem := make(chan struct{}, s.cfg.Workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	s.mu.Lock()
+	s.running++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running--
+		s.mu.Unlock()
+		s.inflight.Wait()
+	}()
 	idle := time.NewTimer(0)
 	defer idle.Stop()
 	// A claim is a transaction of its own: claim in batches of at least a
 	// quarter of the slots unless nothing is in flight, rather than one job
-	// each time one slot frees.
+	// each time one slot frees; and only when this process queued a job
+	// since the queue was last seen empty, or once a second (jobs due
+	// after a backoff, or queued by another process).
 	batch := max(1, s.cfg.Workers/4)
+	look := true
 	for {
-		free := s.cfg.Workers - len(sem)
+		free := s.cfg.Workers - len(s.slots)
 		var jobs []job
-		if free >= batch || free == s.cfg.Workers {
+		if (look || s.queued.Load() > 0) && (free >= batch || free == s.cfg.Workers) {
+			seen := s.queued.Load()
 			var err error
 			jobs, err = s.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				s.logger.Error("fulfilment: claim failed", "err", err)
 			}
+			if err == nil && len(jobs) < free {
+				// Every job due when the claim looked was taken; jobs queued
+				// since then have counted up again.
+				s.queued.CompareAndSwap(seen, 0)
+			}
+			look = false
+			idle.Reset(time.Second) // a second after the last look, however often the loop wakes
 		}
 		for _, j := range jobs {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done(); s.poke() }()
-				s.work(j)
-			}()
+			s.slots <- struct{}{}
+			s.inflight.Add(1)
+			s.dispatch(j)
 		}
 		if len(jobs) > 0 && len(jobs) == free {
+			look = true
 			continue // there may be more due right now
 		}
-		idle.Reset(time.Second)
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
 		case <-idle.C:
+			look = true
 		}
 	}
+}
+
+// reserve takes a free worker slot for an order about to be created, so
+// that the order can be worked as soon as it commits (dispatch), without a
+// claim. It succeeds only while a Run loop of this process runs, and the
+// slot must be given back (release) if the order is not created.
+func (s *Service) reserve() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == 0 {
+		return false
+	}
+	select {
+	case s.slots <- struct{}{}:
+		s.inflight.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+// release gives back a slot that reserve or Run took.
+func (s *Service) release() {
+	<-s.slots
+	s.inflight.Done()
+}
+
+// dispatch works j in a slot already taken, and gives the slot back.
+func (s *Service) dispatch(j job) {
+	go func() {
+		defer func() { s.release(); s.poke() }()
+		s.work(j)
+	}()
+}
+
+// queue tells the worker loop that a job waits in the table for a claim.
+func (s *Service) queue() {
+	s.queued.Add(1)
+	s.poke()
 }
 
 // claim takes up to limit due jobs: it leases them and turns their phase
@@ -244,7 +301,7 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 			}
 			_, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, 'failover', ?, ?, ?)",
 				j.orderID, next.Supplier, detail, now.UnixMicro())
-			tx.AfterCommit(s.poke)
+			tx.AfterCommit(s.queue)
 			return err
 		}
 		if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {

@@ -1,0 +1,184 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kios/internal/db"
+	"kios/internal/dbtest"
+	"kios/internal/supplier"
+	"kios/internal/supplier/simulator"
+)
+
+// gate is a supplier whose calls wait until the test opens the gate and
+// then answer as the simulator behind it does, or fail when the test kills
+// them (a process that died mid-call).
+type gate struct {
+	sim   *simulator.Simulator
+	open  chan struct{}
+	dead  chan struct{}
+	calls atomic.Int64 // calls started
+}
+
+func newGate(sim *simulator.Simulator) *gate {
+	return &gate{sim: sim, open: make(chan struct{}), dead: make(chan struct{})}
+}
+
+func (g *gate) wait(ctx context.Context) error {
+	g.calls.Add(1)
+	select {
+	case <-g.open:
+		return nil
+	case <-g.dead:
+		return errors.New("killed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *gate) Submit(ctx context.Context, o supplier.Order) (supplier.Result, error) {
+	if err := g.wait(ctx); err != nil {
+		return supplier.Result{}, err
+	}
+	return g.sim.Submit(ctx, o)
+}
+
+func (g *gate) Status(ctx context.Context, ref string) (supplier.Result, error) {
+	if err := g.wait(ctx); err != nil {
+		return supplier.Result{}, err
+	}
+	return g.sim.Status(ctx, ref)
+}
+
+// eventually fails the test unless cond holds within 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// running starts svc.Run until the test ends and returns once the loop
+// accepts dispatches.
+func running(t *testing.T, svc *Service) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { svc.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, "the worker loop", func() bool {
+		svc.mu.Lock()
+		defer svc.mu.Unlock()
+		return svc.running > 0
+	})
+}
+
+type jobRow struct {
+	phase string
+	lease int64
+}
+
+func jobOf(t *testing.T, d *db.DB, orderID int64) jobRow {
+	t.Helper()
+	var j jobRow
+	if err := d.QueryRow(context.Background(), "SELECT phase, lease_until FROM fulfilment_jobs WHERE order_id = ?", orderID).Scan(&j.phase, &j.lease); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestInlineDispatch: while the worker loop runs, a new order goes
+// straight to a free worker slot, its job recorded as claimed (phase poll,
+// leased) in the order's own transaction; with every slot busy it is
+// queued unleased and the loop claims it when a slot frees. Each order is
+// submitted once and settles.
+func TestInlineDispatch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		w := newWorld(t, d, 5000, simulator.Config{})
+		g := newGate(w.simA)
+		svc := NewService(d, w.cat, supplier.Set{"sim-a": g, "sim-b": w.simB}, w.clk.Now,
+			slog.New(slog.NewTextHandler(os.Stderr, nil)), Config{Workers: 2})
+		running(t, svc)
+		lease := w.clk.Now().Add(2 * time.Minute).UnixMicro()
+		var orders []Order
+		for i := range 3 {
+			o, _, err := svc.Create(ctx, w.member, req("GAME-10", fmt.Sprintf("1234567%d", i), ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			orders = append(orders, o)
+		}
+		eventually(t, "two supplier calls", func() bool { return g.calls.Load() == 2 })
+		for i, want := range []jobRow{{"poll", lease}, {"poll", lease}, {"submit", 0}} {
+			if got := jobOf(t, d, orders[i].ID); got != want {
+				t.Errorf("order %d: job %+v, want %+v", i, got, want)
+			}
+		}
+		close(g.open)
+		eventually(t, "the orders to settle", func() bool { n, _ := svc.QueueDepth(ctx); return n == 0 })
+		for _, o := range orders {
+			o = w.get(t, o.Reference)
+			if o.Status != Success || w.simA.Submissions(o.Reference) != 1 {
+				t.Errorf("%s: %s after %d submissions, want success after 1", o.Reference, o.Status, w.simA.Submissions(o.Reference))
+			}
+			if got := fmt.Sprint(statuses(t, w, o)); got != "[processing@ success@sim-a]" {
+				t.Errorf("%s: events %s", o.Reference, got)
+			}
+		}
+		if got := w.balance(t, "system:revenue"); got != 300 {
+			t.Errorf("revenue %d, want 300", got)
+		}
+		verify(t, d)
+	})
+}
+
+// TestInlineDispatchCrash: a process dispatched an order at creation and
+// died during the supplier call. Another worker may take the job only after
+// the lease, then asks for its status first: whether or not the dead call
+// reached the supplier, the order is submitted exactly once.
+func TestInlineDispatchCrash(t *testing.T) {
+	for _, reached := range []bool{true, false} {
+		t.Run(fmt.Sprintf("submission reached the supplier: %v", reached), func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, d *db.DB) {
+				ctx := context.Background()
+				w := newWorld(t, d, 5000, simulator.Config{})
+				g := newGate(w.simA)
+				dying := NewService(d, w.cat, supplier.Set{"sim-a": g}, w.clk.Now,
+					slog.New(slog.NewTextHandler(os.Stderr, nil)), Config{Workers: 1})
+				running(t, dying)
+				// Cleanups run last first: the call dies, then the loop
+				// that waits for it stops.
+				t.Cleanup(func() { close(g.dead) })
+				o, _, err := dying.Create(ctx, w.member, req("GAME-10", "12345678", ""))
+				if err != nil {
+					t.Fatal(err)
+				}
+				eventually(t, "the supplier call", func() bool { return g.calls.Load() == 1 })
+				if reached {
+					w.simA.Submit(ctx, supplier.Order{Reference: o.Reference, Customer: "12345678"})
+				}
+				if jobs, _ := w.svc.claim(ctx, 10); len(jobs) != 0 {
+					t.Fatalf("a job dispatched at creation was claimed during its lease: %+v", jobs)
+				}
+				w.clk.Add(3 * time.Minute)
+				w.settle(t) // the other process's worker
+				if got := w.get(t, o.Reference); got.Status != Success {
+					t.Fatalf("status %s", got.Status)
+				}
+				if n := w.simA.Submissions(o.Reference); n != 1 {
+					t.Fatalf("%d submissions, want exactly 1", n)
+				}
+				verify(t, d)
+			})
+		})
+	}
+}
