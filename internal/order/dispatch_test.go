@@ -134,6 +134,10 @@ func TestInlineDispatch(t *testing.T) {
 				t.Errorf("%s: events %s", o.Reference, got)
 			}
 		}
+		var events int
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM order_events").Scan(&events); err != nil || events != 0 {
+			t.Errorf("%d rows in order_events (%v), want none for plain successes", events, err)
+		}
 		if got := w.balance(t, "system:revenue"); got != 300 {
 			t.Errorf("revenue %d, want 300", got)
 		}

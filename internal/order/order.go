@@ -400,12 +400,18 @@ type Event struct {
 }
 
 // Events returns an order's status changes, oldest first: processing at its
-// creation, then each recorded change.
+// creation, then each recorded change. A success is not recorded in
+// order_events when the worker settles it (the order row holds it: status,
+// supplier, sn, status_at); it is listed from the order unless the last
+// recorded change already names the order's final status.
 func (s *Service) Events(ctx context.Context, orderID int64) ([]Event, error) {
-	var created int64
-	if err := s.db.QueryRow(ctx, "SELECT created_at FROM orders WHERE id = ?", orderID).Scan(&created); err != nil {
+	var created, statusAt int64
+	var final Event
+	if err := s.db.QueryRow(ctx, "SELECT created_at, status, supplier, sn, status_at FROM orders WHERE id = ?", orderID).
+		Scan(&created, &final.Status, &final.Supplier, &final.Detail, &statusAt); err != nil {
 		return nil, err
 	}
+	final.At = time.UnixMicro(statusAt).UTC()
 	out := []Event{{Status: Processing, At: time.UnixMicro(created).UTC()}}
 	rows, err := s.db.Query(ctx, "SELECT status, supplier, detail, at FROM order_events WHERE order_id = ? ORDER BY id", orderID)
 	if err != nil {
@@ -421,7 +427,13 @@ func (s *Service) Events(ctx context.Context, orderID int64) ([]Event, error) {
 		e.At = time.UnixMicro(at).UTC()
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if final.Status != Processing && out[len(out)-1].Status != final.Status {
+		out = append(out, final)
+	}
+	return out, nil
 }
 
 // note is the human note of a settled order, in WIB as the references

@@ -236,26 +236,31 @@ func (s *Service) record(j job, res supplier.Result, callErr error) {
 	}
 }
 
+// settleSuccess settles j's order as delivered with res's serial number,
+// in a transaction of its own.
 func (s *Service) settleSuccess(ctx context.Context, j job, res supplier.Result) error {
-	return s.db.Write(ctx, func(tx *db.Tx) error {
-		now := s.now()
-		if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {
-			return err
-		}
-		n, err := tx.ExecAffected(`UPDATE orders SET status = ?, sn = ?, note = ?, supplier = ?, cost = ?, status_at = ?
-			WHERE id = ? AND status = ?`, Success, res.SN, note(Success, now), j.supplier, j.cost, now.UnixMicro(), j.orderID, Processing)
-		if err != nil || n == 0 {
-			return err // n == 0: settled already (by an operator): nothing to book
-		}
-		if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
-			j.orderID, Success, j.supplier, res.SN, now.UnixMicro()); err != nil {
-			return err
-		}
-		if err := s.notify(tx, j, Success, res.SN, note(Success, now), now); err != nil {
-			return err
-		}
-		return s.postSuccess(tx, j, now) // last: see insert
-	})
+	return s.db.Write(ctx, func(tx *db.Tx) error { return s.success(tx, j, res) })
+}
+
+// success settles j's order as delivered inside tx: the job leaves the
+// queue, the order records its serial number, the webhook goes to the
+// outbox and the price moves out of inflight. The success needs no row in
+// order_events: the order's status, supplier, sn and status_at are that
+// event, and Events reads it from there.
+func (s *Service) success(tx *db.Tx, j job, res supplier.Result) error {
+	now := s.now()
+	if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {
+		return err
+	}
+	n, err := tx.ExecAffected(`UPDATE orders SET status = ?, sn = ?, note = ?, supplier = ?, cost = ?, status_at = ?
+		WHERE id = ? AND status = ?`, Success, res.SN, note(Success, now), j.supplier, j.cost, now.UnixMicro(), j.orderID, Processing)
+	if err != nil || n == 0 {
+		return err // n == 0: settled already (by an operator): nothing to book
+	}
+	if err := s.notify(tx, j, Success, res.SN, note(Success, now), now); err != nil {
+		return err
+	}
+	return s.postSuccess(tx, j, now) // last: see insert
 }
 
 // postSuccess moves the price out of inflight: the cost to the supplier,
