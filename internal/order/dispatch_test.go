@@ -12,6 +12,7 @@ import (
 
 	"kios/internal/db"
 	"kios/internal/dbtest"
+	"kios/internal/ledger"
 	"kios/internal/supplier"
 	"kios/internal/supplier/simulator"
 )
@@ -185,4 +186,59 @@ func TestInlineDispatchCrash(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestSettlementsAreIsolated: many successes recorded at once (written in
+// shared transactions on PostgreSQL) settle each order once, and one whose
+// booking fails leaves its order processing with its job and holds back no
+// other.
+func TestSettlementsAreIsolated(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		w := newWorld(t, d, 50_000, simulator.Config{})
+		var orders []Order
+		for i := range 30 {
+			o, _, err := w.svc.Create(ctx, w.member, req("GAME-10", fmt.Sprintf("5%07d", i), ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			orders = append(orders, o)
+		}
+		jobs, err := w.svc.claim(ctx, 100)
+		if err != nil || len(jobs) != 30 {
+			t.Fatalf("claim: %d jobs, %v", len(jobs), err)
+		}
+		bad := jobs[7].reference
+		jobs[7].price = 1_000_000_000 // more than inflight holds: the booking is refused
+		done := make(chan struct{})
+		for _, j := range jobs {
+			go func() {
+				w.svc.record(j, supplier.Result{Outcome: supplier.Success, SN: "SN-" + j.reference}, nil)
+				done <- struct{}{}
+			}()
+		}
+		for range jobs {
+			<-done
+		}
+		for _, o := range orders {
+			got := w.get(t, o.Reference)
+			want, sn := Success, "SN-"+o.Reference
+			if o.Reference == bad {
+				want, sn = Processing, ""
+			}
+			if got.Status != want || got.SN != sn {
+				t.Errorf("%s: %s %q, want %s %q", o.Reference, got.Status, got.SN, want, sn)
+			}
+		}
+		if n, _ := w.svc.QueueDepth(ctx); n != 1 {
+			t.Errorf("%d jobs left, want the failed one's", n)
+		}
+		if got := w.balance(t, ledger.Inflight); got != 1000 {
+			t.Errorf("inflight holds %d, want the unsettled order's 1000", got)
+		}
+		if got := w.balance(t, ledger.Revenue); got != 29*100 {
+			t.Errorf("revenue %d, want %d", got, 29*100)
+		}
+		verify(t, d)
+	})
 }

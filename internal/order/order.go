@@ -130,8 +130,9 @@ type Service struct {
 	// queued counts jobs this process wrote to the table for a claim
 	// (no slot was free, or a failover) since the loop last found the
 	// queue empty.
-	queued atomic.Int64
-	waits  waiters // callers waiting for an order to settle (topup.go)
+	queued  atomic.Int64
+	settles settler // successes waiting to be written together (settle.go)
+	waits   waiters // callers waiting for an order to settle (topup.go)
 }
 
 // NewService returns the order service.

@@ -220,7 +220,7 @@ func (s *Service) record(j job, res supplier.Result, callErr error) {
 	var err error
 	switch {
 	case callErr == nil && res.Outcome == supplier.Success:
-		err = s.settleSuccess(ctx, j, res)
+		err = s.settleBatched(ctx, j, res)
 	case callErr == nil && res.Outcome == supplier.Failed:
 		err = s.failOver(ctx, j, res)
 	default:
