@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"kios/internal/catalog"
 	"kios/internal/db"
 	"kios/internal/dbtest"
 	"kios/internal/ledger"
@@ -238,6 +239,41 @@ func TestSettlementsAreIsolated(t *testing.T) {
 		}
 		if got := w.balance(t, ledger.Revenue); got != 29*100 {
 			t.Errorf("revenue %d, want %d", got, 29*100)
+		}
+		verify(t, d)
+	})
+}
+
+// TestAwaitTopupGetsTheSettledState: a top-up dispatched at creation and
+// settled in this process wakes its waiter with the state the settlement
+// wrote, field for field what a read of the top-up then returns.
+func TestAwaitTopupGetsTheSettledState(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		w := newWorld(t, d, 1_000_000, simulator.Config{})
+		if err := catalog.LoadDemoEwallets(ctx, w.cat); err != nil {
+			t.Fatal(err)
+		}
+		svc := NewService(d, w.cat, supplier.Set{"simulator": w.simA}, w.clk.Now,
+			slog.New(slog.NewTextHandler(os.Stderr, nil)), Config{})
+		running(t, svc)
+		for i, c := range []struct{ cust, status string }{{"081234567890", Success}, {"081234560000", Failed}} { // ...0000: the simulator fails it
+			cust := c.cust
+			tp, _, err := svc.CreateTopup(ctx, w.member, TopupRequest{ReqID: fmt.Sprintf("R-%d", i), ProductCode: "GOPAY", Customer: cust, Amount: 50_000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := svc.AwaitTopup(ctx, tp, 10*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, err := svc.TopupByReqID(ctx, w.member.ID, tp.ReqID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != c.status || got != read {
+				t.Errorf("%s: awaited\n%+v\nread\n%+v", cust, got, read)
+			}
 		}
 		verify(t, d)
 	})

@@ -239,16 +239,16 @@ type scanPrefix struct {
 func (p scanPrefix) Scan(dest ...any) error { return p.row.Scan(append(p.dest, dest...)...) }
 
 // AwaitTopup waits until top-up t has settled or bound has passed, and
-// returns its state then. The settle path wakes it at once when the
-// settlement happens in this process; the state is also re-read at
-// growing intervals (50 ms up to 1 s), so a settlement made by another
-// kios process on the same database is seen as well.
+// returns its state then. A settlement in this process wakes it at once and
+// hands it the settled state (no read); the state is also re-read at
+// growing intervals (50 ms up to 1 s), so a settlement made by another kios
+// process on the same database is seen as well.
 func (s *Service) AwaitTopup(ctx context.Context, t Topup, bound time.Duration) (Topup, error) {
 	if t.Status != Processing {
 		return t, nil
 	}
-	ch := s.waits.add(t.Reference)
-	defer s.waits.remove(t.Reference, ch)
+	w := s.waits.add(t.Reference)
+	defer s.waits.remove(t.Reference, w)
 	deadline := time.NewTimer(bound)
 	defer deadline.Stop()
 	pause := 50 * time.Millisecond
@@ -260,7 +260,16 @@ func (s *Service) AwaitTopup(ctx context.Context, t Topup, bound time.Duration) 
 		t = cur
 		tick := time.NewTimer(pause)
 		select {
-		case <-ch:
+		case <-w.ch:
+			tick.Stop()
+			if f := w.final; f != nil {
+				t.Status, t.SN, t.Note, t.Supplier, t.StatusAt = f.Status, f.SN, f.Note, f.Supplier, f.StatusAt
+				if f.Status == Success {
+					t.Cost = f.Cost
+				}
+				return t, nil
+			}
+			continue
 		case <-tick.C:
 			pause = min(2*pause, time.Second)
 		case <-deadline.C:
@@ -270,25 +279,28 @@ func (s *Service) AwaitTopup(ctx context.Context, t Topup, bound time.Duration) 
 			tick.Stop()
 			return t, nil
 		}
-		tick.Stop()
 	}
 }
 
-// waiters are the channels of the callers waiting for orders to settle,
-// by reference. The zero value is ready to use.
+// waiters are the callers waiting for orders to settle, by reference. The
+// zero value is ready to use.
 type waiters struct {
 	mu sync.Mutex
 	m  map[string]*waiter
 }
 
+// waiter is shared by the callers waiting for one order. ch is closed when
+// the order settles in this process; final, set before, is its settled
+// state as the settle path wrote it (status, sn, note, supplier, status_at,
+// and the cost of a success).
 type waiter struct {
-	ch chan struct{}
-	n  int
+	ch    chan struct{}
+	final *Order
+	n     int
 }
 
-// add registers a waiter for ref and returns the channel closed when ref
-// settles in this process.
-func (w *waiters) add(ref string) <-chan struct{} {
+// add registers a waiter for ref.
+func (w *waiters) add(ref string) *waiter {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
@@ -300,26 +312,27 @@ func (w *waiters) add(ref string) <-chan struct{} {
 		w.m[ref] = x
 	}
 	x.n++
-	return x.ch
+	return x
 }
 
-// remove unregisters one waiter for ref that add gave ch.
-func (w *waiters) remove(ref string, ch <-chan struct{}) {
+// remove unregisters one caller of x, which add gave it for ref.
+func (w *waiters) remove(ref string, x *waiter) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if x, ok := w.m[ref]; ok && x.ch == ch {
+	if cur, ok := w.m[ref]; ok && cur == x {
 		if x.n--; x.n == 0 {
 			delete(w.m, ref)
 		}
 	}
 }
 
-// done wakes every waiter for ref; later waiters find the settled state
-// when they first read it.
-func (w *waiters) done(ref string) {
+// done hands ref's settled state to every waiter for ref and wakes them;
+// later waiters find the settled state when they first read it.
+func (w *waiters) done(ref string, final Order) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if x, ok := w.m[ref]; ok {
+		x.final = &final
 		close(x.ch)
 		delete(w.m, ref)
 	}

@@ -349,6 +349,9 @@ type statusMessage struct {
 // the transaction that changes the status. sent_at is the time the message
 // was written: the body is signed once and never changes on retries.
 func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Time) error {
+	// What the order row says once this commits, for the callers waiting
+	// for it (AwaitTopup).
+	final := Order{Status: status, SN: sn, Note: note, Supplier: j.supplier, Cost: j.cost, StatusAt: time.UnixMicro(now.UnixMicro()).UTC()}
 	if sn == "" {
 		sn = "N/A"
 	}
@@ -363,7 +366,7 @@ func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Tim
 	if s.cfg.Notify != nil {
 		tx.AfterCommit(s.cfg.Notify)
 	}
-	tx.AfterCommit(func() { s.waits.done(j.reference) })
+	tx.AfterCommit(func() { s.waits.done(j.reference, final) })
 	return nil
 }
 
