@@ -197,7 +197,7 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 		o = Order{
 			Reference: reference.New(s.cfg.Prefix, now), PartnerReference: req.PartnerReference, MemberID: m.ID,
 			ProductCode: p.Code, ProductName: p.Name, ProviderName: p.Provider.Name, Customer: customer,
-			Price: p.Price, Status: Processing, CreatedAt: now, StatusAt: now, ExpiredAt: now.Add(s.cfg.Lifetime),
+			Price: p.Price, Status: Processing, CreatedAt: micro(now), StatusAt: micro(now), ExpiredAt: micro(now.Add(s.cfg.Lifetime)),
 		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			prior = ""
@@ -312,6 +312,10 @@ func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku c
 	_, err = ledger.Transfer(tx, "order", o.Reference, m.AccountID, inflight, o.Price, now)
 	return id, err
 }
+
+// micro returns t as the database gives it back: to the microsecond, in
+// UTC.
+func micro(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
 
 // nextSKU returns the first active SKU after position `after` (1-based, in
 // priority order) whose cost does not exceed price, and its position.

@@ -40,6 +40,10 @@ type Topup struct {
 	ReqID    string
 	Amount   int64
 	AdminFee int64
+	// wait, on a top-up CreateTopup has just created, was registered
+	// before the top-up went to a worker, so that AwaitTopup need not read
+	// it first to learn whether it settled already.
+	wait *waiter
 }
 
 // Quote is what an e-wallet top-up would cost, checked but not charged.
@@ -137,7 +141,7 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 		t = Topup{ReqID: req.ReqID, Amount: q.Amount, AdminFee: q.AdminFee, Order: Order{
 			Reference: reference.New(s.cfg.Prefix, now), PartnerReference: req.ReqID, MemberID: m.ID,
 			ProductCode: q.Product.Code, ProductName: q.Product.Name, ProviderName: q.Product.Operator, Customer: q.Customer,
-			Price: q.Price, Status: Processing, CreatedAt: now, StatusAt: now, ExpiredAt: now.Add(s.cfg.Lifetime),
+			Price: q.Price, Status: Processing, CreatedAt: micro(now), StatusAt: micro(now), ExpiredAt: micro(now.Add(s.cfg.Lifetime)),
 		}}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			var err error
@@ -165,6 +169,7 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 		t, err = s.TopupByReqID(ctx, m.ID, req.ReqID)
 		return t, true, err
 	}
+	t.wait = s.waits.add(t.Reference)
 	s.started(t.Order, m, formValues, q.sku, q.attempt, q.Amount, leased)
 	return t, false, nil
 }
@@ -242,22 +247,33 @@ func (p scanPrefix) Scan(dest ...any) error { return p.row.Scan(append(p.dest, d
 // returns its state then. A settlement in this process wakes it at once and
 // hands it the settled state (no read); the state is also re-read at
 // growing intervals (50 ms up to 1 s), so a settlement made by another kios
-// process on the same database is seen as well.
+// process on the same database is seen as well. A waiter that CreateTopup
+// left on t is used and removed; one that is never awaited is removed when
+// the top-up settles.
 func (s *Service) AwaitTopup(ctx context.Context, t Topup, bound time.Duration) (Topup, error) {
 	if t.Status != Processing {
 		return t, nil
 	}
-	w := s.waits.add(t.Reference)
+	// A waiter registered by CreateTopup saw the whole life of the top-up
+	// in this process: no need to read it before waiting.
+	w, read := t.wait, false
+	t.wait = nil
+	if w == nil {
+		w, read = s.waits.add(t.Reference), true
+	}
 	defer s.waits.remove(t.Reference, w)
 	deadline := time.NewTimer(bound)
 	defer deadline.Stop()
 	pause := 50 * time.Millisecond
 	for {
-		cur, err := s.TopupByReqID(ctx, t.MemberID, t.ReqID)
-		if err != nil || cur.Status != Processing {
-			return cur, err
+		if read {
+			cur, err := s.TopupByReqID(ctx, t.MemberID, t.ReqID)
+			if err != nil || cur.Status != Processing {
+				return cur, err
+			}
+			t = cur
 		}
-		t = cur
+		read = true
 		tick := time.NewTimer(pause)
 		select {
 		case <-w.ch:
