@@ -190,9 +190,9 @@ func TestInlineDispatchCrash(t *testing.T) {
 }
 
 // TestSettlementsAreIsolated: many successes recorded at once (written in
-// shared transactions on PostgreSQL) settle each order once, and one whose
+// shared transactions on PostgreSQL) settle each order once; one whose
 // booking fails leaves its order processing with its job and holds back no
-// other.
+// other; one for an order settled meanwhile books nothing, even twice.
 func TestSettlementsAreIsolated(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -211,6 +211,23 @@ func TestSettlementsAreIsolated(t *testing.T) {
 		}
 		bad := jobs[7].reference
 		jobs[7].price = 1_000_000_000 // more than inflight holds: the booking is refused
+		// An operator failed one order (and refunded it) while its job was
+		// out; the success recorded for it afterwards, twice, books nothing.
+		gone := jobs[3]
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			if _, err := tx.Exec("UPDATE orders SET status = 'failed' WHERE id = ?", gone.orderID); err != nil {
+				return err
+			}
+			inflight, err := ledger.AccountByCode(tx, ledger.Stripe(ledger.Inflight, gone.reference))
+			if err != nil {
+				return err
+			}
+			_, err = ledger.Transfer(tx, "order_refund", gone.reference, inflight.ID, gone.account, gone.price, time.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, gone)
 		done := make(chan struct{})
 		for _, j := range jobs {
 			go func() {
@@ -224,8 +241,11 @@ func TestSettlementsAreIsolated(t *testing.T) {
 		for _, o := range orders {
 			got := w.get(t, o.Reference)
 			want, sn := Success, "SN-"+o.Reference
-			if o.Reference == bad {
+			switch o.Reference {
+			case bad:
 				want, sn = Processing, ""
+			case gone.reference:
+				want, sn = Failed, ""
 			}
 			if got.Status != want || got.SN != sn {
 				t.Errorf("%s: %s %q, want %s %q", o.Reference, got.Status, got.SN, want, sn)
@@ -237,8 +257,8 @@ func TestSettlementsAreIsolated(t *testing.T) {
 		if got := w.balance(t, ledger.Inflight); got != 1000 {
 			t.Errorf("inflight holds %d, want the unsettled order's 1000", got)
 		}
-		if got := w.balance(t, ledger.Revenue); got != 29*100 {
-			t.Errorf("revenue %d, want %d", got, 29*100)
+		if got := w.balance(t, ledger.Revenue); got != 28*100 {
+			t.Errorf("revenue %d, want %d", got, 28*100)
 		}
 		verify(t, d)
 	})
