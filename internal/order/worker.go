@@ -33,8 +33,9 @@ type job struct {
 	base      int64 // cost that does not depend on the SKU (an e-wallet amount)
 }
 
-// Run claims due fulfilment jobs and works them until ctx ends, then waits
-// for the supplier calls in flight to finish and record their outcome.
+// Run claims due fulfilment jobs and works them until ctx ends, then (the
+// last Run of the service to stop) waits for the supplier calls in flight
+// to finish and record their outcome.
 // Several Run loops, in one process or in several processes sharing a
 // PostgreSQL database, never work one job at the same time.
 //
@@ -46,10 +47,15 @@ func (s *Service) Run(ctx context.Context) {
 	s.running++
 	s.mu.Unlock()
 	defer func() {
+		// The last loop to stop waits for every call in flight, its own
+		// and the dispatched ones; no slot is reserved after that.
 		s.mu.Lock()
 		s.running--
+		last := s.running == 0
 		s.mu.Unlock()
-		s.inflight.Wait()
+		if last {
+			s.inflight.Wait()
+		}
 	}()
 	idle := time.NewTimer(0)
 	defer idle.Stop()
