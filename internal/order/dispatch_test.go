@@ -23,19 +23,22 @@ import (
 // them (a process that died mid-call).
 type gate struct {
 	sim   *simulator.Simulator
-	open  chan struct{}
+	open  chan struct{} // closed: every call goes through
+	one   chan struct{} // each value lets one call through
 	dead  chan struct{}
 	calls atomic.Int64 // calls started
 }
 
 func newGate(sim *simulator.Simulator) *gate {
-	return &gate{sim: sim, open: make(chan struct{}), dead: make(chan struct{})}
+	return &gate{sim: sim, open: make(chan struct{}), one: make(chan struct{}), dead: make(chan struct{})}
 }
 
 func (g *gate) wait(ctx context.Context) error {
 	g.calls.Add(1)
 	select {
 	case <-g.open:
+		return nil
+	case <-g.one:
 		return nil
 	case <-g.dead:
 		return errors.New("killed")
@@ -142,6 +145,40 @@ func TestInlineDispatch(t *testing.T) {
 		}
 		if got := w.balance(t, "system:revenue"); got != 300 {
 			t.Errorf("revenue %d, want 300", got)
+		}
+		verify(t, d)
+	})
+}
+
+// TestQueuedJobWithFewSlotsFree: with every slot but one busy, a job that
+// was queued because no slot was free is claimed soon, not only once a
+// quarter of the slots are free again.
+func TestQueuedJobWithFewSlotsFree(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		w := newWorld(t, d, 50_000, simulator.Config{})
+		g := newGate(w.simA)
+		svc := NewService(d, w.cat, supplier.Set{"sim-a": g, "sim-b": w.simB}, w.clk.Now,
+			slog.New(slog.NewTextHandler(os.Stderr, nil)), Config{Workers: 8})
+		running(t, svc)
+		var last Order
+		for i := range 9 {
+			o, _, err := svc.Create(ctx, w.member, req("GAME-10", fmt.Sprintf("7%07d", i), ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = o
+		}
+		eventually(t, "eight supplier calls", func() bool { return g.calls.Load() == 8 })
+		if j := jobOf(t, d, last.ID); j.phase != "submit" || j.lease != 0 {
+			t.Fatalf("the ninth order's job %+v, want queued", j)
+		}
+		g.one <- struct{}{} // one slot frees; a quarter of 8 would be 2
+		eventually(t, "the queued order's call", func() bool { return g.calls.Load() == 9 })
+		close(g.open)
+		eventually(t, "the orders to settle", func() bool { n, _ := svc.QueueDepth(ctx); return n == 0 })
+		if o := w.get(t, last.Reference); o.Status != Success || w.simA.Submissions(o.Reference) != 1 {
+			t.Fatalf("%s after %d submissions", o.Status, w.simA.Submissions(o.Reference))
 		}
 		verify(t, d)
 	})

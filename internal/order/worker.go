@@ -59,17 +59,26 @@ func (s *Service) Run(ctx context.Context) {
 	}()
 	idle := time.NewTimer(0)
 	defer idle.Stop()
+	soon := time.NewTimer(time.Hour)
+	soon.Stop()
+	defer soon.Stop()
 	// A claim is a transaction of its own: claim in batches of at least a
 	// quarter of the slots unless nothing is in flight, rather than one job
 	// each time one slot frees; and only when this process queued a job
 	// since the queue was last seen empty, or once a second (jobs due
-	// after a backoff, or queued by another process).
+	// after a backoff, or queued by another process). A job this process
+	// queued waits at most smallClaimAfter for a smaller claim: dispatched
+	// orders keep most slots busy, and a quarter may not come free for long.
 	batch := max(1, s.cfg.Workers/4)
 	look := true
+	var lastClaim time.Time
 	for {
 		free := s.cfg.Workers - len(s.slots)
+		queued := s.queued.Load() > 0
+		small := queued && free > 0 && time.Since(lastClaim) >= smallClaimAfter
 		var jobs []job
-		if (look || s.queued.Load() > 0) && (free >= batch || free == s.cfg.Workers) {
+		if (look || queued) && (free >= batch || free == s.cfg.Workers || small) {
+			lastClaim = time.Now()
 			seen := s.queued.Load()
 			var err error
 			jobs, err = s.claim(ctx, free)
@@ -93,15 +102,23 @@ func (s *Service) Run(ctx context.Context) {
 			look = true
 			continue // there may be more due right now
 		}
+		if s.queued.Load() > 0 && free > 0 && free < batch {
+			soon.Reset(max(0, smallClaimAfter-time.Since(lastClaim)))
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+		case <-soon.C:
 		case <-idle.C:
 			look = true
 		}
 	}
 }
+
+// smallClaimAfter bounds how long a job queued by this process waits for a
+// claim while fewer than a quarter of the slots are free.
+const smallClaimAfter = 5 * time.Millisecond
 
 // reserve takes a free worker slot for an order about to be created, so
 // that the order can be worked as soon as it commits (dispatch), without a
