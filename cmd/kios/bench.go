@@ -68,6 +68,8 @@ func benchCmd(ctx context.Context, args []string, e env) error {
 		defer os.RemoveAll(dir)
 		cfg.DataDir = dir
 	}
+	var app string
+	cfg.DatabaseURL, app = benchAppName(cfg.DatabaseURL)
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Demo = true
 	cfg.RatePerSec, cfg.RateBurst = 1e9, 1<<30
@@ -98,17 +100,20 @@ func benchCmd(ctx context.Context, args []string, e env) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	before := sampleCPU(ctx, a.db, app)
 	res := drive(ctx, a.addr, creds, o)
 	settleStart := time.Now()
 	if err := waitSettled(ctx, a, o.settle); err != nil {
 		return err
 	}
 	settle := time.Since(settleStart)
+	cpu := sampleCPU(ctx, a.db, app).since(before)
 	r, err := ledger.Verify(ctx, a.db)
 	if err != nil {
 		return err
 	}
 	res.print(e.stdout, settle)
+	cpu.print(e.stdout, len(res.latencies))
 	fmt.Fprintf(e.stdout, "ledger: %d entries, %s\n", r.Entries, map[bool]string{true: "Verify OK", false: "VIOLATIONS"}[r.OK()])
 	if !r.OK() {
 		return fmt.Errorf("bench: ledger violations:\n%s", r)

@@ -27,7 +27,11 @@ func TestBenchRuns(t *testing.T) {
 			if n, _ := strconv.Atoi(m[1]); n == 0 {
 				t.Fatalf("no order accepted:\n%s", out.String())
 			}
-			for _, want := range []string{"errors: 0", "settled: every order", "Verify OK", "p99"} {
+			wants := []string{"errors: 0", "settled: every order", "Verify OK", "p99", "cpu per order: kios "}
+			if target == "postgres" {
+				wants = append(wants, "backends), total ")
+			}
+			for _, want := range wants {
 				if !bytes.Contains(out.Bytes(), []byte(want)) {
 					t.Fatalf("output lacks %q:\n%s", want, out.String())
 				}

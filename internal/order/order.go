@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"kios/internal/catalog"
@@ -118,13 +119,27 @@ type Service struct {
 
 	wake     chan struct{}
 	accounts sync.Map // account code → id
-	waits    waiters  // callers waiting for an order to settle (topup.go)
+
+	// slots holds one token per supplier call in flight in this process,
+	// taken by claims (Run) and by orders dispatched as they are created
+	// (reserve); inflight counts them for Run's return.
+	slots    chan struct{}
+	inflight sync.WaitGroup
+	mu       sync.Mutex
+	running  int // Run loops running, under mu
+	// queued counts jobs this process wrote to the table for a claim
+	// (no slot was free, or a failover) since the loop last found the
+	// queue empty.
+	queued  atomic.Int64
+	settles settler // successes waiting to be written together (settle.go)
+	waits   waiters // callers waiting for an order to settle (topup.go)
 }
 
 // NewService returns the order service.
 func NewService(d *db.DB, cat *catalog.Store, sups supplier.Set, now func() time.Time, logger *slog.Logger, cfg Config) *Service {
 	cfg.defaults()
-	return &Service{db: d, catalog: cat, suppliers: sups, now: now, logger: logger, cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Service{db: d, catalog: cat, suppliers: sups, now: now, logger: logger, cfg: cfg, wake: make(chan struct{}, 1),
+		slots: make(chan struct{}, cfg.Workers)}
 }
 
 // account returns the id of a system or supplier account, creating it once.
@@ -180,12 +195,13 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 	hash := requestHash(req.Body)
 
 	var prior string
+	leased := s.reserve()
 	for try := 0; ; try++ {
 		now := s.now()
 		o = Order{
 			Reference: reference.New(s.cfg.Prefix, now), PartnerReference: req.PartnerReference, MemberID: m.ID,
 			ProductCode: p.Code, ProductName: p.Name, ProviderName: p.Provider.Name, Customer: customer,
-			Price: p.Price, Status: Processing, CreatedAt: now, StatusAt: now, ExpiredAt: now.Add(s.cfg.Lifetime),
+			Price: p.Price, Status: Processing, CreatedAt: micro(now), StatusAt: micro(now), ExpiredAt: micro(now.Add(s.cfg.Lifetime)),
 		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			prior = ""
@@ -195,12 +211,17 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 					return err
 				}
 			}
-			return s.insert(tx, m, o, string(formJSON), sku, attempt, now)
+			var err error
+			o.ID, err = s.insert(tx, m, o, string(formJSON), sku, attempt, 0, now, leased)
+			return err
 		})
 		if errors.Is(err, db.ErrConflict) && try < 3 {
 			continue // a reference drawn twice: draw again
 		}
 		break
+	}
+	if leased && (err != nil || prior != "") {
+		s.release()
 	}
 	switch {
 	case errors.Is(err, ledger.ErrInsufficientFunds):
@@ -212,8 +233,21 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 		o, err = s.Get(ctx, m.ID, prior)
 		return o, true, err
 	}
-	s.poke()
+	s.started(o, m, form, sku, attempt, 0, leased)
 	return o, false, nil
+}
+
+// started sets a new order on its way: with a slot reserved (its job row
+// is leased, in phase 'poll') it is worked at once in this process;
+// without, the worker loop is told that a job is queued.
+func (s *Service) started(o Order, m member.Member, form map[string]string, sku catalog.SKU, attempt int, base int64, leased bool) {
+	if !leased {
+		s.queue()
+		return
+	}
+	s.dispatch(job{orderID: o.ID, phase: "submit", supplier: sku.Supplier, sku: sku.SKU, cost: base + sku.Cost, attempt: attempt,
+		reference: o.Reference, product: o.ProductCode, customer: o.Customer, form: form, price: o.Price, member: m.ID,
+		partner: o.PartnerReference, account: m.AccountID, base: base})
 }
 
 // claimKey records the idempotency key for a new order. When the key is
@@ -249,31 +283,43 @@ func (s *Service) claimKey(tx *db.Tx, memberID int64, scope, key, hash, ref stri
 	return oldRef, nil
 }
 
-// insert charges the member and records the order and its fulfilment job.
-// The order's first status, processing, is its created_at; order_events
-// holds the changes after it.
-func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku catalog.SKU, attempt int, now time.Time) error {
+// insert charges the member and records the order and its fulfilment job,
+// and returns the order's id. The order's first status, processing, is its
+// created_at; order_events holds the changes after it. The job costs base +
+// the SKU's cost (base is an e-wallet top-up's amount, 0 otherwise). A
+// leased job is one this process works at once (see started): it is
+// recorded as claimed, in phase 'poll' with a lease, so that after a crash
+// the order is only asked about, never submitted blindly again.
+func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku catalog.SKU, attempt int, base int64, now time.Time, leased bool) (int64, error) {
 	id, err := tx.InsertID(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
 		provider_name, customer, form, price, status, created_at, status_at, expired_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, form,
 		o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro())
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at)
-		VALUES (?, 'submit', ?, ?, ?, ?, ?)`, id, sku.Supplier, sku.SKU, sku.Cost, attempt, now.UnixMicro()); err != nil {
-		return err
+	phase, lease := "submit", int64(0)
+	if leased {
+		phase, lease = "poll", now.Add(s.cfg.Lease).UnixMicro()
+	}
+	if _, err := tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at, lease_until, base)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, phase, sku.Supplier, sku.SKU, base+sku.Cost, attempt, now.UnixMicro(), lease, base); err != nil {
+		return 0, err
 	}
 	// The charge comes last: on PostgreSQL its row locks (the member's
 	// account, an inflight stripe) are then held only while committing.
 	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, o.Reference), ledger.KindSystem, false)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, err = ledger.Transfer(tx, "order", o.Reference, m.AccountID, inflight, o.Price, now)
-	return err
+	return id, err
 }
+
+// micro returns t as the database gives it back: to the microsecond, in
+// UTC.
+func micro(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
 
 // nextSKU returns the first active SKU after position `after` (1-based, in
 // priority order) whose cost does not exceed price, and its position.
@@ -363,12 +409,18 @@ type Event struct {
 }
 
 // Events returns an order's status changes, oldest first: processing at its
-// creation, then each recorded change.
+// creation, then each recorded change. A success is not recorded in
+// order_events when the worker settles it (the order row holds it: status,
+// supplier, sn, status_at); it is listed from the order unless the last
+// recorded change already names the order's final status.
 func (s *Service) Events(ctx context.Context, orderID int64) ([]Event, error) {
-	var created int64
-	if err := s.db.QueryRow(ctx, "SELECT created_at FROM orders WHERE id = ?", orderID).Scan(&created); err != nil {
+	var created, statusAt int64
+	var final Event
+	if err := s.db.QueryRow(ctx, "SELECT created_at, status, supplier, sn, status_at FROM orders WHERE id = ?", orderID).
+		Scan(&created, &final.Status, &final.Supplier, &final.Detail, &statusAt); err != nil {
 		return nil, err
 	}
+	final.At = time.UnixMicro(statusAt).UTC()
 	out := []Event{{Status: Processing, At: time.UnixMicro(created).UTC()}}
 	rows, err := s.db.Query(ctx, "SELECT status, supplier, detail, at FROM order_events WHERE order_id = ? ORDER BY id", orderID)
 	if err != nil {
@@ -384,7 +436,13 @@ func (s *Service) Events(ctx context.Context, orderID int64) ([]Event, error) {
 		e.At = time.UnixMicro(at).UTC()
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if final.Status != Processing && out[len(out)-1].Status != final.Status {
+		out = append(out, final)
+	}
+	return out, nil
 }
 
 // note is the human note of a settled order, in WIB as the references

@@ -227,6 +227,10 @@ func TestFulfilment(t *testing.T) {
 				if c.status == Success && (o.SN == "" || len(o.Note) < 30 || o.Note[:24] != "Transaksi berhasil pada ") {
 					t.Errorf("success without SN or note: %q %q", o.SN, o.Note)
 				}
+				evs, err := w.svc.Events(context.Background(), o.ID)
+				if last := evs[len(evs)-1]; err != nil || c.status == Success && (last.Detail != o.SN || !last.At.Equal(o.StatusAt)) {
+					t.Errorf("success event %+v, want the SN %q at %s (%v)", last, o.SN, o.StatusAt, err)
+				}
 				if got := 5000 - w.balance(t, ledger.MemberCode(w.member.ID)); got != c.memberOut {
 					t.Errorf("member paid %d, want %d", got, c.memberOut)
 				}

@@ -40,6 +40,10 @@ type Topup struct {
 	ReqID    string
 	Amount   int64
 	AdminFee int64
+	// wait, on a top-up CreateTopup has just created, was registered
+	// before the top-up went to a worker, so that AwaitTopup need not read
+	// it first to learn whether it settled already.
+	wait *waiter
 }
 
 // Quote is what an e-wallet top-up would cost, checked but not charged.
@@ -127,27 +131,33 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", q.Product.Code, q.Customer, q.Amount))
 	hash := hex.EncodeToString(sum[:])
-	form, _ := json.Marshal(map[string]string{"cust_id": q.Customer, "amount": strconv.FormatInt(q.Amount, 10)})
+	formValues := map[string]string{"cust_id": q.Customer, "amount": strconv.FormatInt(q.Amount, 10)}
+	form, _ := json.Marshal(formValues)
 
 	var prior bool
+	leased := s.reserve()
 	for try := 0; ; try++ {
 		now := s.now()
 		t = Topup{ReqID: req.ReqID, Amount: q.Amount, AdminFee: q.AdminFee, Order: Order{
 			Reference: reference.New(s.cfg.Prefix, now), PartnerReference: req.ReqID, MemberID: m.ID,
 			ProductCode: q.Product.Code, ProductName: q.Product.Name, ProviderName: q.Product.Operator, Customer: q.Customer,
-			Price: q.Price, Status: Processing, CreatedAt: now, StatusAt: now, ExpiredAt: now.Add(s.cfg.Lifetime),
+			Price: q.Price, Status: Processing, CreatedAt: micro(now), StatusAt: micro(now), ExpiredAt: micro(now.Add(s.cfg.Lifetime)),
 		}}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			var err error
 			if prior, err = s.claimReqID(tx, m.ID, req.ReqID, hash, t, now); err != nil || prior {
 				return err
 			}
-			return s.insertTopup(tx, m, t, string(form), q, now)
+			t.ID, err = s.insert(tx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased)
+			return err
 		})
 		if errors.Is(err, db.ErrConflict) && try < 3 {
 			continue // a reference drawn twice: draw again
 		}
 		break
+	}
+	if leased && (err != nil || prior) {
+		s.release()
 	}
 	switch {
 	case errors.Is(err, ledger.ErrInsufficientFunds):
@@ -159,7 +169,8 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 		t, err = s.TopupByReqID(ctx, m.ID, req.ReqID)
 		return t, true, err
 	}
-	s.poke()
+	t.wait = s.waits.add(t.Reference)
+	s.started(t.Order, m, formValues, q.sku, q.attempt, q.Amount, leased)
 	return t, false, nil
 }
 
@@ -183,31 +194,6 @@ func (s *Service) claimReqID(tx *db.Tx, memberID int64, reqID, hash string, t To
 		return false, fault.Field(fault.Conflict, "req_id", "req_id %q was used for a different product, customer or amount", reqID)
 	}
 	return true, nil
-}
-
-// insertTopup charges the member and records the order and its fulfilment
-// job, whose cost is the amount plus the SKU's fee and whose base is the
-// amount (a failover keeps it and changes the fee).
-func (s *Service) insertTopup(tx *db.Tx, m member.Member, t Topup, form string, q Quote, now time.Time) error {
-	id, err := tx.InsertID(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
-		provider_name, customer, form, price, status, created_at, status_at, expired_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Reference, m.ID, t.PartnerReference, t.ProductCode, t.ProductName, t.ProviderName, t.Customer, form,
-		t.Price, Processing, now.UnixMicro(), now.UnixMicro(), t.ExpiredAt.UnixMicro())
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at, base)
-		VALUES (?, 'submit', ?, ?, ?, ?, ?, ?)`, id, q.sku.Supplier, q.sku.SKU, q.Amount+q.sku.Cost, q.attempt, now.UnixMicro(), q.Amount); err != nil {
-		return err
-	}
-	// The charge comes last, as in insert.
-	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, t.Reference), ledger.KindSystem, false)
-	if err != nil {
-		return err
-	}
-	_, err = ledger.Transfer(tx, "order", t.Reference, m.AccountID, inflight, t.Price, now)
-	return err
 }
 
 // jobSKUs returns the SKUs a job may fail over along: an e-wallet top-up's
@@ -258,28 +244,48 @@ type scanPrefix struct {
 func (p scanPrefix) Scan(dest ...any) error { return p.row.Scan(append(p.dest, dest...)...) }
 
 // AwaitTopup waits until top-up t has settled or bound has passed, and
-// returns its state then. The settle path wakes it at once when the
-// settlement happens in this process; the state is also re-read at
-// growing intervals (50 ms up to 1 s), so a settlement made by another
-// kios process on the same database is seen as well.
+// returns its state then. A settlement in this process wakes it at once and
+// hands it the settled state (no read); the state is also re-read at
+// growing intervals (50 ms up to 1 s), so a settlement made by another kios
+// process on the same database is seen as well. A waiter that CreateTopup
+// left on t is used and removed; one that is never awaited is removed when
+// the top-up settles.
 func (s *Service) AwaitTopup(ctx context.Context, t Topup, bound time.Duration) (Topup, error) {
 	if t.Status != Processing {
 		return t, nil
 	}
-	ch := s.waits.add(t.Reference)
-	defer s.waits.remove(t.Reference, ch)
+	// A waiter registered by CreateTopup saw the whole life of the top-up
+	// in this process: no need to read it before waiting.
+	w, read := t.wait, false
+	t.wait = nil
+	if w == nil {
+		w, read = s.waits.add(t.Reference), true
+	}
+	defer s.waits.remove(t.Reference, w)
 	deadline := time.NewTimer(bound)
 	defer deadline.Stop()
 	pause := 50 * time.Millisecond
 	for {
-		cur, err := s.TopupByReqID(ctx, t.MemberID, t.ReqID)
-		if err != nil || cur.Status != Processing {
-			return cur, err
+		if read {
+			cur, err := s.TopupByReqID(ctx, t.MemberID, t.ReqID)
+			if err != nil || cur.Status != Processing {
+				return cur, err
+			}
+			t = cur
 		}
-		t = cur
+		read = true
 		tick := time.NewTimer(pause)
 		select {
-		case <-ch:
+		case <-w.ch:
+			tick.Stop()
+			if f := w.final; f != nil {
+				t.Status, t.SN, t.Note, t.Supplier, t.StatusAt = f.Status, f.SN, f.Note, f.Supplier, f.StatusAt
+				if f.Status == Success {
+					t.Cost = f.Cost
+				}
+				return t, nil
+			}
+			continue
 		case <-tick.C:
 			pause = min(2*pause, time.Second)
 		case <-deadline.C:
@@ -289,25 +295,28 @@ func (s *Service) AwaitTopup(ctx context.Context, t Topup, bound time.Duration) 
 			tick.Stop()
 			return t, nil
 		}
-		tick.Stop()
 	}
 }
 
-// waiters are the channels of the callers waiting for orders to settle,
-// by reference. The zero value is ready to use.
+// waiters are the callers waiting for orders to settle, by reference. The
+// zero value is ready to use.
 type waiters struct {
 	mu sync.Mutex
 	m  map[string]*waiter
 }
 
+// waiter is shared by the callers waiting for one order. ch is closed when
+// the order settles in this process; final, set before, is its settled
+// state as the settle path wrote it (status, sn, note, supplier, status_at,
+// and the cost of a success).
 type waiter struct {
-	ch chan struct{}
-	n  int
+	ch    chan struct{}
+	final *Order
+	n     int
 }
 
-// add registers a waiter for ref and returns the channel closed when ref
-// settles in this process.
-func (w *waiters) add(ref string) <-chan struct{} {
+// add registers a waiter for ref.
+func (w *waiters) add(ref string) *waiter {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
@@ -319,26 +328,27 @@ func (w *waiters) add(ref string) <-chan struct{} {
 		w.m[ref] = x
 	}
 	x.n++
-	return x.ch
+	return x
 }
 
-// remove unregisters one waiter for ref that add gave ch.
-func (w *waiters) remove(ref string, ch <-chan struct{}) {
+// remove unregisters one caller of x, which add gave it for ref.
+func (w *waiters) remove(ref string, x *waiter) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if x, ok := w.m[ref]; ok && x.ch == ch {
+	if cur, ok := w.m[ref]; ok && cur == x {
 		if x.n--; x.n == 0 {
 			delete(w.m, ref)
 		}
 	}
 }
 
-// done wakes every waiter for ref; later waiters find the settled state
-// when they first read it.
-func (w *waiters) done(ref string) {
+// done hands ref's settled state to every waiter for ref and wakes them;
+// later waiters find the settled state when they first read it.
+func (w *waiters) done(ref string, final Order) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if x, ok := w.m[ref]; ok {
+		x.final = &final
 		close(x.ch)
 		delete(w.m, ref)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"time"
 
 	"kios/internal/catalog"
@@ -34,49 +33,130 @@ type job struct {
 	base      int64 // cost that does not depend on the SKU (an e-wallet amount)
 }
 
-// Run claims due fulfilment jobs and works them until ctx ends, then waits
-// for the supplier calls in flight to finish and record their outcome.
+// Run claims due fulfilment jobs and works them until ctx ends, then (the
+// last Run of the service to stop) waits for the supplier calls in flight
+// to finish and record their outcome.
 // Several Run loops, in one process or in several processes sharing a
 // PostgreSQL database, never work one job at the same time.
+//
+// While Run runs, Create and CreateTopup hand a new order straight to a
+// free worker slot of this process (see reserve) instead of queueing it
+// for a claim; the slots are shared with the claims.
 func (s *Service) Run(ctx context.Context) {
-	sem := make(chan struct{}, s.cfg.Workers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	s.mu.Lock()
+	s.running++
+	s.mu.Unlock()
+	defer func() {
+		// The last loop to stop waits for every call in flight, its own
+		// and the dispatched ones; no slot is reserved after that.
+		s.mu.Lock()
+		s.running--
+		last := s.running == 0
+		s.mu.Unlock()
+		if last {
+			s.inflight.Wait()
+		}
+	}()
 	idle := time.NewTimer(0)
 	defer idle.Stop()
+	soon := time.NewTimer(time.Hour)
+	soon.Stop()
+	defer soon.Stop()
 	// A claim is a transaction of its own: claim in batches of at least a
 	// quarter of the slots unless nothing is in flight, rather than one job
-	// each time one slot frees.
+	// each time one slot frees; and only when this process queued a job
+	// since the queue was last seen empty, or once a second (jobs due
+	// after a backoff, or queued by another process). A job this process
+	// queued waits at most smallClaimAfter for a smaller claim: dispatched
+	// orders keep most slots busy, and a quarter may not come free for long.
 	batch := max(1, s.cfg.Workers/4)
+	look := true
+	var lastClaim time.Time
 	for {
-		free := s.cfg.Workers - len(sem)
+		free := s.cfg.Workers - len(s.slots)
+		queued := s.queued.Load() > 0
+		small := queued && free > 0 && time.Since(lastClaim) >= smallClaimAfter
 		var jobs []job
-		if free >= batch || free == s.cfg.Workers {
+		if (look || queued) && (free >= batch || free == s.cfg.Workers || small) {
+			lastClaim = time.Now()
+			seen := s.queued.Load()
 			var err error
 			jobs, err = s.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				s.logger.Error("fulfilment: claim failed", "err", err)
 			}
+			if err == nil && len(jobs) < free {
+				// Every job due when the claim looked was taken; jobs queued
+				// since then have counted up again.
+				s.queued.CompareAndSwap(seen, 0)
+			}
+			look = false
+			idle.Reset(time.Second) // a second after the last look, however often the loop wakes
 		}
 		for _, j := range jobs {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done(); s.poke() }()
-				s.work(j)
-			}()
+			s.slots <- struct{}{}
+			s.inflight.Add(1)
+			s.dispatch(j)
 		}
 		if len(jobs) > 0 && len(jobs) == free {
+			look = true
 			continue // there may be more due right now
 		}
-		idle.Reset(time.Second)
+		if s.queued.Load() > 0 && free > 0 && free < batch {
+			soon.Reset(max(0, smallClaimAfter-time.Since(lastClaim)))
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
+		case <-soon.C:
 		case <-idle.C:
+			look = true
 		}
 	}
+}
+
+// smallClaimAfter bounds how long a job queued by this process waits for a
+// claim while fewer than a quarter of the slots are free.
+const smallClaimAfter = 5 * time.Millisecond
+
+// reserve takes a free worker slot for an order about to be created, so
+// that the order can be worked as soon as it commits (dispatch), without a
+// claim. It succeeds only while a Run loop of this process runs, and the
+// slot must be given back (release) if the order is not created.
+func (s *Service) reserve() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == 0 {
+		return false
+	}
+	select {
+	case s.slots <- struct{}{}:
+		s.inflight.Add(1)
+		return true
+	default:
+		return false
+	}
+}
+
+// release gives back a slot that reserve or Run took.
+func (s *Service) release() {
+	<-s.slots
+	s.inflight.Done()
+}
+
+// dispatch works j in a slot already taken, and gives the slot back.
+func (s *Service) dispatch(j job) {
+	go func() {
+		defer func() { s.release(); s.poke() }()
+		s.work(j)
+	}()
+}
+
+// queue tells the worker loop that a job waits in the table for a claim.
+func (s *Service) queue() {
+	s.queued.Add(1)
+	s.poke()
 }
 
 // claim takes up to limit due jobs: it leases them and turns their phase
@@ -163,7 +243,7 @@ func (s *Service) record(j job, res supplier.Result, callErr error) {
 	var err error
 	switch {
 	case callErr == nil && res.Outcome == supplier.Success:
-		err = s.settleSuccess(ctx, j, res)
+		err = s.settleBatched(ctx, j, res)
 	case callErr == nil && res.Outcome == supplier.Failed:
 		err = s.failOver(ctx, j, res)
 	default:
@@ -179,26 +259,31 @@ func (s *Service) record(j job, res supplier.Result, callErr error) {
 	}
 }
 
+// settleSuccess settles j's order as delivered with res's serial number,
+// in a transaction of its own.
 func (s *Service) settleSuccess(ctx context.Context, j job, res supplier.Result) error {
-	return s.db.Write(ctx, func(tx *db.Tx) error {
-		now := s.now()
-		if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {
-			return err
-		}
-		n, err := tx.ExecAffected(`UPDATE orders SET status = ?, sn = ?, note = ?, supplier = ?, cost = ?, status_at = ?
-			WHERE id = ? AND status = ?`, Success, res.SN, note(Success, now), j.supplier, j.cost, now.UnixMicro(), j.orderID, Processing)
-		if err != nil || n == 0 {
-			return err // n == 0: settled already (by an operator): nothing to book
-		}
-		if _, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, ?, ?, ?, ?)",
-			j.orderID, Success, j.supplier, res.SN, now.UnixMicro()); err != nil {
-			return err
-		}
-		if err := s.notify(tx, j, Success, res.SN, note(Success, now), now); err != nil {
-			return err
-		}
-		return s.postSuccess(tx, j, now) // last: see insert
-	})
+	return s.db.Write(ctx, func(tx *db.Tx) error { return s.success(tx, j, res) })
+}
+
+// success settles j's order as delivered inside tx: the job leaves the
+// queue, the order records its serial number, the webhook goes to the
+// outbox and the price moves out of inflight. The success needs no row in
+// order_events: the order's status, supplier, sn and status_at are that
+// event, and Events reads it from there.
+func (s *Service) success(tx *db.Tx, j job, res supplier.Result) error {
+	now := s.now()
+	if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {
+		return err
+	}
+	n, err := tx.ExecAffected(`UPDATE orders SET status = ?, sn = ?, note = ?, supplier = ?, cost = ?, status_at = ?
+		WHERE id = ? AND status = ?`, Success, res.SN, note(Success, now), j.supplier, j.cost, now.UnixMicro(), j.orderID, Processing)
+	if err != nil || n == 0 {
+		return err // n == 0: settled already (by an operator): nothing to book
+	}
+	if err := s.notify(tx, j, Success, res.SN, note(Success, now), now); err != nil {
+		return err
+	}
+	return s.postSuccess(tx, j, now) // last: see insert
 }
 
 // postSuccess moves the price out of inflight: the cost to the supplier,
@@ -244,7 +329,7 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 			}
 			_, err := tx.Exec("INSERT INTO order_events (order_id, status, supplier, detail, at) VALUES (?, 'failover', ?, ?, ?)",
 				j.orderID, next.Supplier, detail, now.UnixMicro())
-			tx.AfterCommit(s.poke)
+			tx.AfterCommit(s.queue)
 			return err
 		}
 		if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", j.orderID); err != nil {
@@ -287,6 +372,9 @@ type statusMessage struct {
 // the transaction that changes the status. sent_at is the time the message
 // was written: the body is signed once and never changes on retries.
 func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Time) error {
+	// What the order row says once this commits, for the callers waiting
+	// for it (AwaitTopup).
+	final := Order{Status: status, SN: sn, Note: note, Supplier: j.supplier, Cost: j.cost, StatusAt: time.UnixMicro(now.UnixMicro()).UTC()}
 	if sn == "" {
 		sn = "N/A"
 	}
@@ -301,7 +389,7 @@ func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Tim
 	if s.cfg.Notify != nil {
 		tx.AfterCommit(s.cfg.Notify)
 	}
-	tx.AfterCommit(func() { s.waits.done(j.reference) })
+	tx.AfterCommit(func() { s.waits.done(j.reference, final) })
 	return nil
 }
 
