@@ -326,9 +326,15 @@ func scanProvider(row scanner) (Provider, error) {
 // Providers lists the providers by Position, then ID; with activeOnly,
 // only those switched on.
 func (s *Store) Providers(ctx context.Context, activeOnly bool) ([]Provider, error) {
-	q := "SELECT " + providerCols + " FROM providers"
+	return s.providers(ctx, "TRUE", activeOnly)
+}
+
+// providers lists the providers meeting cond (SQL on the providers
+// table), by Position, then ID; with activeOnly, only those switched on.
+func (s *Store) providers(ctx context.Context, cond string, activeOnly bool) ([]Provider, error) {
+	q := "SELECT " + providerCols + " FROM providers WHERE " + cond
 	if activeOnly {
-		q += " WHERE active"
+		q += " AND active"
 	}
 	rows, err := s.db.Query(ctx, q+" ORDER BY position, id")
 	if err != nil {

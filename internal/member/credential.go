@@ -160,6 +160,13 @@ func decodeAllowIPs(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// Admits reports whether a caller at ip may use the API with c, the
+// credential of member m: m must be switched on with API access, and ip
+// in c's allow-list. Every face asks this one question after the key.
+func (c Credential) Admits(m Member, ip netip.Addr) bool {
+	return m.Active && m.APIAccess && c.AllowsIP(ip)
+}
+
 // AllowsIP reports whether a caller at ip may use c: always when the
 // allow-list is empty, otherwise when a range in it contains ip. An
 // IPv4-mapped IPv6 address counts as the IPv4 address it carries.

@@ -460,3 +460,30 @@ func TestAuthCache(t *testing.T) {
 		}
 	})
 }
+
+// TestAdmits: the one question every face asks after the key — the member
+// switched on, with API access, calling from an allowed address.
+func TestAdmits(t *testing.T) {
+	c := Credential{AllowIPs: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}}
+	in, out := netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("198.51.100.1")
+	on := Member{Active: true, APIAccess: true}
+	cases := []struct {
+		name string
+		m    Member
+		ip   netip.Addr
+		want bool
+	}{
+		{"allowed", on, in, true},
+		{"outside the allow-list", on, out, false},
+		{"member switched off", Member{Active: false, APIAccess: true}, in, false},
+		{"API access off", Member{Active: true, APIAccess: false}, in, false},
+	}
+	for _, tc := range cases {
+		if got := c.Admits(tc.m, tc.ip); got != tc.want {
+			t.Errorf("%s: Admits = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if !(Credential{}).Admits(on, out) {
+		t.Error("an empty allow-list admits every address")
+	}
+}

@@ -261,7 +261,7 @@ func (f *Face) auth(next http.Handler) http.Handler {
 			writeFault(w, r, f.logger, err)
 			return
 		}
-		if !m.Active || !m.APIAccess || !cred.AllowsIP(httpx.ClientIP(r, f.trusted)) {
+		if !cred.Admits(m, httpx.ClientIP(r, f.trusted)) {
 			writeError(w, errNoAccess)
 			return
 		}

@@ -62,7 +62,7 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 			writeFault(w, r, a.logger, err)
 			return
 		}
-		if !m.Active || !m.APIAccess || !cred.AllowsIP(httpx.ClientIP(r, a.trusted)) {
+		if !cred.Admits(m, httpx.ClientIP(r, a.trusted)) {
 			writeError(w, errNoAccess)
 			return
 		}

@@ -76,7 +76,7 @@ func (a *Auth) wrap(next http.Handler, signed bool) http.Handler {
 			writeFault(w, r, a.logger, err)
 			return
 		}
-		if !m.Active || !m.APIAccess || !cred.AllowsIP(httpx.ClientIP(r, a.trusted)) {
+		if !cred.Admits(m, httpx.ClientIP(r, a.trusted)) {
 			writeError(w, errNoAccess)
 			return
 		}
