@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -281,4 +282,67 @@ func TestLoneWriterNeverLingers(t *testing.T) {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
+}
+
+// TestReadsRepeated runs the same reads many times, as the read pool's
+// statement cache serves them on SQLite: each sees the writes committed
+// before it, a bad query keeps reporting its error, a query whose table
+// changed shape answers with the new shape, and more distinct queries than
+// the cache keeps still run.
+func TestReadsRepeated(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		mustExec(t, d, "CREATE TABLE reads_t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+		for i := range 5 {
+			if err := d.Write(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec("INSERT INTO reads_t (id, v) VALUES (?, ?)", i, i*10)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var n, sum int64
+			if err := d.QueryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(v), 0) FROM reads_t WHERE id >= ?", 0).Scan(&n, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(i + 1); n != want || sum != 10*want*(want-1)/2 {
+				t.Fatalf("after insert %d: count %d sum %d", i, n, sum)
+			}
+			rows, err := d.Query(ctx, "SELECT v FROM reads_t ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for rows.Next() {
+				var v int64
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, v)
+			}
+			rows.Close()
+			if len(got) != i+1 || got[i] != int64(i*10) {
+				t.Fatalf("after insert %d: rows %v", i, got)
+			}
+			if err := d.QueryRow(ctx, "SELECT nope FROM reads_t").Scan(new(int64)); err == nil {
+				t.Fatalf("try %d: a query of a missing column answered", i)
+			}
+		}
+		mustExec(t, d, "ALTER TABLE reads_t ADD COLUMN w BIGINT NOT NULL DEFAULT 7")
+		var cols []string
+		rows, err := d.Query(ctx, "SELECT * FROM reads_t ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ = rows.Columns()
+		rows.Close()
+		if len(cols) != 3 {
+			t.Fatalf("after ALTER TABLE, columns %v", cols)
+		}
+		for i := range 600 { // more than the SQLite read cache keeps
+			var v int64
+			if err := d.QueryRow(ctx, "SELECT v + "+strconv.Itoa(i)+" FROM reads_t WHERE id = ?", 1).Scan(&v); err != nil || v != int64(10+i) {
+				t.Fatalf("distinct query %d: %d, %v", i, v, err)
+			}
+		}
+	})
 }
