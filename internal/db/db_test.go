@@ -3,7 +3,9 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -343,6 +345,50 @@ func TestReadsRepeated(t *testing.T) {
 			if err := d.QueryRow(ctx, "SELECT v + "+strconv.Itoa(i)+" FROM reads_t WHERE id = ?", 1).Scan(&v); err != nil || v != int64(10+i) {
 				t.Fatalf("distinct query %d: %d, %v", i, v, err)
 			}
+		}
+	})
+}
+
+// TestAdjustmentsByReferenceIndexed: orders' entries are not indexed by
+// reference (migration 0020), but the lookup of adjustments by reference
+// (the demo funding's) still uses an index on both databases.
+func TestAdjustmentsByReferenceIndexed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		const lookup = "SELECT COUNT(*) FROM entries WHERE reference = 'DEMO-FUNDING' AND kind = 'adjustment'"
+		var plan strings.Builder
+		err := d.Read(context.Background(), func(tx *db.Tx) error {
+			q := "EXPLAIN QUERY PLAN " + lookup
+			if tx.Dialect() == db.Postgres {
+				// An empty table would be scanned whatever its indexes.
+				if _, err := tx.Exec("SET LOCAL enable_seqscan = off"); err != nil {
+					return err
+				}
+				q = "EXPLAIN " + lookup
+			}
+			rows, err := tx.Query(q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					return err
+				}
+				fmt.Fprintln(&plan, vals...)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan.String(), "entries_adjustment") {
+			t.Fatalf("the lookup does not use entries_adjustment:\n%s", plan.String())
 		}
 	})
 }
