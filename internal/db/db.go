@@ -107,7 +107,16 @@ type DB struct {
 	answeredAt int64
 
 	rebound sync.Map // query → PostgreSQL form
+
+	// SQLite: the read pool's prepared statements by query text (see
+	// readStmt), and how many there are.
+	rstmts sync.Map
+	rcount atomic.Int64
 }
+
+// maxReadStmts bounds the read statements kept prepared: queries built with
+// varying text beyond that many run unprepared, as before.
+const maxReadStmts = 512
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL, or
 // the path of a SQLite file (optionally prefixed by "sqlite:" or "file:"). It
@@ -275,6 +284,10 @@ func (d *DB) Close() error {
 			for _, s := range d.wstmts {
 				s.Close()
 			}
+			d.rstmts.Range(func(_, s any) bool {
+				s.(*sql.Stmt).Close()
+				return true
+			})
 			d.wconn.Close()
 			err = errors.Join(d.write.Close(), d.read.Close())
 			return
@@ -311,13 +324,48 @@ func (d *DB) Rebind(q string) string {
 // QueryRow runs a read outside any write transaction. On SQLite it uses the
 // read pool, so it never waits behind the writer.
 func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *Row {
+	if s := d.readStmt(ctx, q); s != nil {
+		return &Row{row: s.QueryRowContext(ctx, args...)}
+	}
 	return &Row{row: d.read.QueryRowContext(ctx, d.Rebind(q), args...)}
 }
 
 // Query runs a read outside any write transaction; see QueryRow.
 func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := d.readStmt(ctx, q); s != nil {
+		rows, err := s.QueryContext(ctx, args...)
+		return rows, mapErr(err)
+	}
 	rows, err := d.read.QueryContext(ctx, d.Rebind(q), args...)
 	return rows, mapErr(err)
+}
+
+// readStmt returns a statement prepared on the SQLite read pool, cached by
+// query text, or nil on PostgreSQL (pgx keeps its own statement cache per
+// connection) and when q cannot be cached. Unprepared, modernc.org/sqlite
+// parses and plans a query on every call, which cost as much as running
+// a point read (half the PPOB answer's balance read, docs/performance.md);
+// a *sql.Stmt is prepared once on each connection of the pool that runs it.
+func (d *DB) readStmt(ctx context.Context, q string) *sql.Stmt {
+	if d.dialect != SQLite {
+		return nil
+	}
+	if s, ok := d.rstmts.Load(q); ok {
+		return s.(*sql.Stmt)
+	}
+	if d.rcount.Load() >= maxReadStmts {
+		return nil
+	}
+	s, err := d.read.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // run unprepared: the query reports its own error
+	}
+	if old, loaded := d.rstmts.LoadOrStore(q, s); loaded {
+		s.Close()
+		return old.(*sql.Stmt)
+	}
+	d.rcount.Add(1)
+	return s
 }
 
 // Read runs fn in a read-only transaction, so that all its queries see one

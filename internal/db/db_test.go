@@ -3,6 +3,9 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -281,4 +284,111 @@ func TestLoneWriterNeverLingers(t *testing.T) {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
+}
+
+// TestReadsRepeated runs the same reads many times, as the read pool's
+// statement cache serves them on SQLite: each sees the writes committed
+// before it, a bad query keeps reporting its error, a query whose table
+// changed shape answers with the new shape, and more distinct queries than
+// the cache keeps still run.
+func TestReadsRepeated(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		mustExec(t, d, "CREATE TABLE reads_t (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+		for i := range 5 {
+			if err := d.Write(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec("INSERT INTO reads_t (id, v) VALUES (?, ?)", i, i*10)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var n, sum int64
+			if err := d.QueryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(v), 0) FROM reads_t WHERE id >= ?", 0).Scan(&n, &sum); err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(i + 1); n != want || sum != 10*want*(want-1)/2 {
+				t.Fatalf("after insert %d: count %d sum %d", i, n, sum)
+			}
+			rows, err := d.Query(ctx, "SELECT v FROM reads_t ORDER BY id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for rows.Next() {
+				var v int64
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, v)
+			}
+			rows.Close()
+			if len(got) != i+1 || got[i] != int64(i*10) {
+				t.Fatalf("after insert %d: rows %v", i, got)
+			}
+			if err := d.QueryRow(ctx, "SELECT nope FROM reads_t").Scan(new(int64)); err == nil {
+				t.Fatalf("try %d: a query of a missing column answered", i)
+			}
+		}
+		mustExec(t, d, "ALTER TABLE reads_t ADD COLUMN w BIGINT NOT NULL DEFAULT 7")
+		var cols []string
+		rows, err := d.Query(ctx, "SELECT * FROM reads_t ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ = rows.Columns()
+		rows.Close()
+		if len(cols) != 3 {
+			t.Fatalf("after ALTER TABLE, columns %v", cols)
+		}
+		for i := range 600 { // more than the SQLite read cache keeps
+			var v int64
+			if err := d.QueryRow(ctx, "SELECT v + "+strconv.Itoa(i)+" FROM reads_t WHERE id = ?", 1).Scan(&v); err != nil || v != int64(10+i) {
+				t.Fatalf("distinct query %d: %d, %v", i, v, err)
+			}
+		}
+	})
+}
+
+// TestAdjustmentsByReferenceIndexed: orders' entries are not indexed by
+// reference (migration 0020), but the lookup of adjustments by reference
+// (the demo funding's) still uses an index on both databases.
+func TestAdjustmentsByReferenceIndexed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		const lookup = "SELECT COUNT(*) FROM entries WHERE reference = 'DEMO-FUNDING' AND kind = 'adjustment'"
+		var plan strings.Builder
+		err := d.Read(context.Background(), func(tx *db.Tx) error {
+			q := "EXPLAIN QUERY PLAN " + lookup
+			if tx.Dialect() == db.Postgres {
+				// An empty table would be scanned whatever its indexes.
+				if _, err := tx.Exec("SET LOCAL enable_seqscan = off"); err != nil {
+					return err
+				}
+				q = "EXPLAIN " + lookup
+			}
+			rows, err := tx.Query(q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					return err
+				}
+				fmt.Fprintln(&plan, vals...)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan.String(), "entries_adjustment") {
+			t.Fatalf("the lookup does not use entries_adjustment:\n%s", plan.String())
+		}
+	})
 }
