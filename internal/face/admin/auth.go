@@ -23,7 +23,7 @@ const (
 	FamilyMembers      Family = "members"      // members, their profile, history, downlines, credentials
 	FamilyAdjustments  Family = "adjustments"  // manual balance changes
 	FamilyBanks        Family = "banks"        // the platform's destination accounts
-	FamilyIncoming     Family = "incoming"     // money coming in (branch payment)
+	FamilyIncoming     Family = "incoming"     // money coming in and the payments report
 	FamilyOrders       Family = "orders"       // stuck orders and their resolution
 	FamilyWebhooks     Family = "webhooks"     // deliveries and redelivery
 	FamilyLedger       Family = "ledger"       // the ledger check
