@@ -337,5 +337,8 @@ func TestBalance(t *testing.T) {
 				t.Fatalf("Balance(%s) = %d, %v; want %d", tc.m.Username, got, err, tc.want)
 			}
 		}
+		if rep, err := ledger.Verify(ctx, d); err != nil || !rep.OK() {
+			t.Fatalf("ledger: %v %s", err, rep)
+		}
 	})
 }

@@ -9,15 +9,17 @@
 //     arguments and returns an http.Handler, e.g.
 //     func Incoming(svc *incoming.Service, now func() time.Time, logger *slog.Logger) http.Handler.
 //  2. Inside it, OperatorFrom(r.Context()) is the authenticated operator.
-//     Read a JSON body with decode(w, r, logger, &body) (it answers the
-//     error itself and returns false); query parameters with the helpers
-//     of list.go (parsePage, parseDay); answer with writeJSON, or
-//     writeList for a paginated list; answer a domain error with
+//     Read a JSON body with decode(w, r, &body) (it answers the error
+//     itself and returns false); query parameters with the helpers of
+//     list.go (parsePage, dayRange, oneOf, pathID); answer with writeJSON,
+//     with newList for a paginated list; answer a domain error with
 //     writeFault, which maps its fault code to a status and the spec's
 //     error shape {"error":{"code","message","field"}}.
-//  3. A change must carry a comment (checkComment) and record exactly one
-//     audit.Entry in the transaction that makes it: pass the domain call a
-//     hook that calls audit.Record(tx, entry(op, …)); see review.go.
+//  3. A change must carry a comment (readChange decodes the body and checks
+//     it with checkComment; pathMember finds the {username} member) and
+//     record exactly one audit.Entry in the transaction that makes it:
+//     pass the domain call a hook that calls record(entry(op, …), before,
+//     after)(tx); see audited.go.
 //  4. List the route in internal/server/routes.go, wrapped in the
 //     endpoint family's role check: adm.Read(admin.FamilyX, h) for reads,
 //     adm.Write(admin.FamilyX, h) for changes. Families and the roles each
@@ -177,4 +179,19 @@ func jsonKind(k string) string {
 // NotFound answers every path under /api/admin/ that has no route.
 func NotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeError(w, errNoEndpoint) })
+}
+
+// readChange reads a change's body into v, as decode does, and checks the
+// comment it holds at *comment (checkComment), returning it trimmed. It
+// answers any error itself and returns ok false.
+func readChange(w http.ResponseWriter, r *http.Request, logger *slog.Logger, v any, comment *string) (string, bool) {
+	if !decode(w, r, v) {
+		return "", false
+	}
+	c, err := checkComment(*comment)
+	if err != nil {
+		writeFault(w, r, logger, err)
+		return "", false
+	}
+	return c, true
 }

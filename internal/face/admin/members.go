@@ -62,6 +62,17 @@ func toCredentialRow(c member.Credential) credentialRow {
 		RatePerSec: c.RatePerSec, RateBurst: c.RateBurst, CreatedAt: wire(c.CreatedAt), Revoked: c.Revoked}
 }
 
+// pathMember looks up the member named by the {username} path segment. It
+// answers any error itself and returns ok false.
+func pathMember(w http.ResponseWriter, r *http.Request, logger *slog.Logger, members *member.Store) (member.Member, bool) {
+	m, err := members.ByUsername(r.Context(), r.PathValue("username"))
+	if err != nil {
+		writeFault(w, r, logger, err)
+		return member.Member{}, false
+	}
+	return m, true
+}
+
 // Members answers GET /api/admin/members?q= : members whose username
 // contains q, by username, paginated, with balance totals.
 func Members(members *member.Store, logger *slog.Logger) http.Handler {
@@ -97,12 +108,8 @@ func CreateMember(members *member.Store, now func() time.Time, logger *slog.Logg
 			Password string `json:"password"`
 			Comment  string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
-			return
-		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
 		op := OperatorFrom(r.Context())
@@ -165,12 +172,8 @@ func UpdateMember(members *member.Store, hooks *webhook.Service, now func() time
 			WebhookURL *string `json:"webhook_url"`
 			Comment    string  `json:"comment"`
 		}
-		if !decode(w, r, &body) {
-			return
-		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
 		if body.Level == nil && body.Active == nil && body.APIAccess == nil && body.WebhookURL == nil {
@@ -183,13 +186,13 @@ func UpdateMember(members *member.Store, hooks *webhook.Service, now func() time
 				return
 			}
 		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		op := OperatorFrom(r.Context())
 		e := entry(op, now(), "member.update", "member", m.Username, comment)
+		var err error
 		if body.WebhookURL != nil && body.Level == nil && body.Active == nil && body.APIAccess == nil {
 			err = hooks.SetURLWith(r.Context(), m.ID, *body.WebhookURL, func(tx *db.Tx, before string) error {
 				return record(e, map[string]any{"webhook_url": before},
@@ -272,9 +275,8 @@ func MemberHistory(members *member.Store, logger *slog.Logger) http.Handler {
 			writeFault(w, r, logger, err)
 			return
 		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		ms, total, all, err := members.History(r.Context(), m.ID, member.HistoryFilter{Type: typ, From: from, To: to}, p.Limit(), p.Offset())
@@ -304,9 +306,8 @@ func MemberLatest(members *member.Store, logger *slog.Logger) http.Handler {
 				return
 			}
 		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		ms, _, _, err := members.History(r.Context(), m.ID, member.HistoryFilter{Type: typ}, limit, 0)
@@ -328,9 +329,8 @@ func MemberDownlines(members *member.Store, logger *slog.Logger) http.Handler {
 			writeFault(w, r, logger, err)
 			return
 		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		items, total, err := members.Downlines(r.Context(), m.ID, p.Limit(), p.Offset())
@@ -357,17 +357,12 @@ func Adjust(members *member.Store, now func() time.Time, logger *slog.Logger) ht
 			Amount    int64  `json:"amount"`
 			Comment   string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		a, err := AdjustBalance(r.Context(), members, now, OperatorFrom(r.Context()), m, body.Direction, body.Amount, comment)
@@ -393,17 +388,12 @@ func CreateCredential(members *member.Store, now func() time.Time, logger *slog.
 			RateBurst  int      `json:"rate_burst"`
 			Comment    string   `json:"comment"`
 		}
-		if !decode(w, r, &body) {
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		op := OperatorFrom(r.Context())
@@ -449,9 +439,8 @@ func RevokeCredential(members *member.Store, now func() time.Time, logger *slog.
 			writeFault(w, r, logger, err)
 			return
 		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		op := OperatorFrom(r.Context())

@@ -90,12 +90,8 @@ func ResolveOrder(orders *order.Service, now func() time.Time, logger *slog.Logg
 			SN      string `json:"sn"`
 			Comment string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
-			return
-		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
 		o, err := ResolveStuck(r.Context(), orders, now, OperatorFrom(r.Context()), r.PathValue("reference"), body.Status, body.SN, comment)
@@ -268,12 +264,8 @@ func Redeliver(hooks *webhook.Service, now func() time.Time, logger *slog.Logger
 		var body struct {
 			Comment string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
-			return
-		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
 		id, err := pathID(r, "id")
@@ -332,19 +324,15 @@ func SetBank(funds *funding.Service, now func() time.Time, logger *slog.Logger) 
 			Active  *bool  `json:"active"`
 			Comment string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
-			return
-		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
 		b := funding.Bank(body.bankRow)
 		b.Active = body.Active == nil || *body.Active
 		op := OperatorFrom(r.Context())
 		var saved funding.Bank
-		err = funds.SetBankWith(r.Context(), b, op.Username, func(tx *db.Tx, before funding.Bank, found bool, after funding.Bank) error {
+		err := funds.SetBankWith(r.Context(), b, op.Username, func(tx *db.Tx, before funding.Bank, found bool, after funding.Bank) error {
 			saved = after
 			var was any
 			if found {

@@ -121,12 +121,8 @@ func CreateStore(stores *payment.Stores, members *member.Store, now func() time.
 			Member  string `json:"member"`
 			Comment string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
-			return
-		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
 		if body.Member == "" {
@@ -162,12 +158,8 @@ func UpdateStore(stores *payment.Stores, now func() time.Time, logger *slog.Logg
 			storeFields
 			Comment string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
-			return
-		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
 		id, err := pathID(r, "id")

@@ -41,17 +41,12 @@ func RotateWebhookSecret(members *member.Store, hooks *webhook.Service, now func
 		var body struct {
 			Comment string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		op := OperatorFrom(r.Context())
@@ -79,17 +74,12 @@ func TestWebhook(members *member.Store, hooks *webhook.Service, now func() time.
 		var body struct {
 			Comment string `json:"comment"`
 		}
-		if !decode(w, r, &body) {
+		comment, ok := readChange(w, r, logger, &body, &body.Comment)
+		if !ok {
 			return
 		}
-		comment, err := checkComment(body.Comment)
-		if err != nil {
-			writeFault(w, r, logger, err)
-			return
-		}
-		m, err := members.ByUsername(r.Context(), r.PathValue("username"))
-		if err != nil {
-			writeFault(w, r, logger, err)
+		m, ok := pathMember(w, r, logger, members)
+		if !ok {
 			return
 		}
 		op := OperatorFrom(r.Context())
