@@ -331,8 +331,7 @@ func (s *Store) Adjust(ctx context.Context, id int64, direction string, amount i
 		now := s.clock()
 		a = Adjustment{Reference: reference.New(AdjustmentPrefix, now), MemberID: id, Direction: direction, Amount: amount, At: now}
 		var acct int64
-		err := tx.QueryRow("SELECT m.account_id, a.balance FROM members m JOIN accounts a ON a.id = m.account_id WHERE m.id = ?", id).
-			Scan(&acct, &a.Before)
+		err := tx.QueryRow("SELECT account_id FROM members WHERE id = ?", id).Scan(&acct)
 		if errors.Is(err, db.ErrNotFound) {
 			return errNoMember
 		}
@@ -358,9 +357,13 @@ func (s *Store) Adjust(ctx context.Context, id int64, direction string, amount i
 			}
 			return err
 		}
+		// Read after the guarded update, under its row lock; Before is
+		// derived from it (an unlocked read before could see a balance
+		// another transaction was about to change).
 		if err := tx.QueryRow("SELECT balance FROM accounts WHERE id = ?", acct).Scan(&a.After); err != nil {
 			return err
 		}
+		a.Before = a.After - signed
 		if also == nil {
 			return nil
 		}
