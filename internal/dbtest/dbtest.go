@@ -5,8 +5,8 @@
 //
 // When KIOS_TEST_POSTGRES_URL is set but PostgreSQL cannot be reached, the
 // tests fail rather than skip. When KIOS_TEST_PG_LOG names a file, every test
-// that ran on PostgreSQL appends its name to it, so CI can prove the
-// PostgreSQL half ran.
+// that ran on PostgreSQL (made a schema and did not skip) appends its name to
+// it when it ends, so CI can prove the PostgreSQL half ran.
 package dbtest
 
 import (
@@ -102,12 +102,19 @@ func NewPostgresSchema(t testing.TB, base string) string {
 		a.Exec("DROP SCHEMA " + schema + " CASCADE")
 	})
 	if f := os.Getenv("KIOS_TEST_PG_LOG"); f != "" {
-		logMu.Lock()
-		if fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-			fh.WriteString(t.Name() + "\n")
-			fh.Close()
-		}
-		logMu.Unlock()
+		// Logged when the test ends, and only if it did not skip: a test
+		// that made a schema and then skipped did not run on PostgreSQL.
+		t.Cleanup(func() {
+			if t.Skipped() {
+				return
+			}
+			logMu.Lock()
+			defer logMu.Unlock()
+			if fh, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+				fh.WriteString(t.Name() + "\n")
+				fh.Close()
+			}
+		})
 	}
 	u, err := url.Parse(base)
 	if err != nil {

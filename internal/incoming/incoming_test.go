@@ -240,7 +240,9 @@ func TestRecordRefusals(t *testing.T) {
 			}
 		}
 		var n int
-		d.QueryRow(context.Background(), "SELECT COUNT(*) FROM incoming_funds").Scan(&n)
+		if err := d.QueryRow(context.Background(), "SELECT COUNT(*) FROM incoming_funds").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		if n != 0 {
 			t.Fatalf("%d records written by refused posts", n)
 		}

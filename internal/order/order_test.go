@@ -3,7 +3,6 @@ package order
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -445,8 +444,10 @@ func TestCreateRefusals(t *testing.T) {
 			t.Errorf("inactive product: %v", err)
 		}
 		var n int
-		d.QueryRow(ctx, "SELECT COUNT(*) FROM orders").Scan(&n)
-		if n != 0 || errors.Is(nil, db.ErrNotFound) {
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM orders").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
 			t.Fatalf("refused requests left %d orders", n)
 		}
 		verify(t, d)

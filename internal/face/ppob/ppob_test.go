@@ -290,7 +290,9 @@ func TestInsufficientBalanceMatchesReference(t *testing.T) {
 			t.Errorf("balance %d after a refused transaction", f.balance(t))
 		}
 		var n int
-		d.QueryRow(context.Background(), "SELECT COUNT(*) FROM orders").Scan(&n)
+		if err := d.QueryRow(context.Background(), "SELECT COUNT(*) FROM orders").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		if n != 0 {
 			t.Errorf("%d orders after a refused transaction", n)
 		}
