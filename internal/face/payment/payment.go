@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"kios/internal/face/apikey"
 	"kios/internal/fault"
 	"kios/internal/httpx"
 	"kios/internal/member"
@@ -103,6 +104,12 @@ func writeFault(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		return
 	}
 	switch code {
+	case fault.Unauthorized:
+		writeError(w, errInvalidKey)
+	case fault.Forbidden:
+		writeError(w, errNoAccess)
+	case fault.RateLimited:
+		writeError(w, errRateLimited)
 	case fault.Missing:
 		writeError(w, apiError{http.StatusBadRequest, field + " wajib diisi"})
 	case fault.Invalid, fault.Conflict:
@@ -252,21 +259,9 @@ func (f *Face) auth(next http.Handler) http.Handler {
 			writeError(w, errInvalidKey)
 			return
 		}
-		cred, m, err := f.members.Authenticate(r.Context(), key)
+		_, m, err := apikey.Check(r, f.members, f.limiter, f.trusted, key)
 		if err != nil {
-			if fault.CodeOf(err) == fault.Unauthorized {
-				writeError(w, errInvalidKey)
-				return
-			}
 			writeFault(w, r, f.logger, err)
-			return
-		}
-		if !cred.Admits(m, httpx.ClientIP(r, f.trusted)) {
-			writeError(w, errNoAccess)
-			return
-		}
-		if !f.limiter.Allow(cred.ID, float64(cred.RatePerSec), cred.RateBurst) {
-			writeError(w, errRateLimited)
 			return
 		}
 		ctx := context.WithValue(r.Context(), callerKey{}, m)

@@ -75,6 +75,7 @@ type fixture struct {
 	incoming *incoming.Service
 	hooks    *webhook.Service
 	owner    member.Member
+	members  *member.Store
 }
 
 func newFixture(t testing.TB, d *db.DB) *fixture {
@@ -82,6 +83,7 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	ctx := context.Background()
 	f := &fixture{d: d, clock: &clock{t: t0}}
 	members := member.NewStore(d, f.clock.Now)
+	f.members = members
 	var err error
 	if f.owner, err = members.Add(ctx, member.NewMember{Username: "toko", Level: "member", Password: "rahasia123"}); err != nil {
 		t.Fatal(err)
@@ -321,6 +323,15 @@ func TestErrors(t *testing.T) {
 		_, body := f.do(t, "POST", "/api/create_payment.php", form, f.bearer(), strings.NewReader(fmt.Sprintf("store_id=%d&amount=10000", f.store.ID)))
 		_, cr := pinCreate(t, body)
 		other := map[string]string{"Authorization": "Bearer " + f.otherKey}
+		fenced, err := f.members.CreateCredential(context.Background(), member.NewCredential{MemberID: f.owner.ID, AllowIPs: []string{"203.0.113.7"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := f.members.CreateCredential(context.Background(), member.NewCredential{MemberID: f.owner.ID, RatePerSec: 1, RateBurst: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.do(t, "GET", "/api/payment.php?invoice="+cr.Data.Invoice, "", map[string]string{"Authorization": "Bearer " + slow.APIKey}, nil)
 		cases := []struct {
 			name, method, path, ct string
 			header                 map[string]string
@@ -330,6 +341,8 @@ func TestErrors(t *testing.T) {
 		}{
 			{"no key", "POST", "/api/create_payment.php", form, nil, "store_id=1&amount=10000", 401, "error_invalid_key.json"},
 			{"wrong key", "POST", "/api/create_payment.php", form, map[string]string{"Authorization": "Bearer nope"}, "store_id=1&amount=10000", 401, "error_invalid_key.json"},
+			{"address outside the allow-list", "POST", "/api/create_payment.php", form, map[string]string{"Authorization": "Bearer " + fenced.APIKey}, fmt.Sprintf("store_id=%d&amount=10000", f.store.ID), 401, "error_no_access.json"},
+			{"over the rate limit", "POST", "/api/create_payment.php", form, map[string]string{"Authorization": "Bearer " + slow.APIKey}, fmt.Sprintf("store_id=%d&amount=10000", f.store.ID), 429, "error_rate_limited.json"},
 			{"missing store_id", "POST", "/api/create_payment.php", form, f.bearer(), "amount=10000", 400, "error_missing_store_id.json"},
 			{"store_id not a number", "POST", "/api/create_payment.php", form, f.bearer(), "store_id=abc&amount=10000", 400, "error_invalid_store_id.json"},
 			{"missing amount", "POST", "/api/create_payment.php", form, f.bearer(), fmt.Sprintf("store_id=%d", f.store.ID), 400, "error_missing_amount.json"},

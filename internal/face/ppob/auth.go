@@ -8,7 +8,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"kios/internal/fault"
+	"kios/internal/face/apikey"
 	"kios/internal/httpx"
 	"kios/internal/member"
 	"kios/internal/ratelimit"
@@ -53,21 +53,9 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 			writeError(w, errInvalidKey)
 			return
 		}
-		cred, m, err := a.members.Authenticate(r.Context(), key)
+		_, m, err := apikey.Check(r, a.members, a.limiter, a.trusted, key)
 		if err != nil {
-			if fault.CodeOf(err) == fault.Unauthorized {
-				writeError(w, errInvalidKey)
-				return
-			}
 			writeFault(w, r, a.logger, err)
-			return
-		}
-		if !cred.Admits(m, httpx.ClientIP(r, a.trusted)) {
-			writeError(w, errNoAccess)
-			return
-		}
-		if !a.limiter.Allow(cred.ID, float64(cred.RatePerSec), cred.RateBurst) {
-			writeError(w, errRateLimited)
 			return
 		}
 		body, err := httpx.ReadBody(w, r)

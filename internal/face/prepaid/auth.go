@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"kios/internal/fault"
+	"kios/internal/face/apikey"
 	"kios/internal/httpx"
 	"kios/internal/member"
 	"kios/internal/ratelimit"
@@ -67,21 +67,9 @@ func (a *Auth) wrap(next http.Handler, signed bool) http.Handler {
 			writeError(w, errInvalidKey)
 			return
 		}
-		cred, m, err := a.members.Authenticate(r.Context(), key)
+		cred, m, err := apikey.Check(r, a.members, a.limiter, a.trusted, key)
 		if err != nil {
-			if fault.CodeOf(err) == fault.Unauthorized {
-				writeError(w, errInvalidKey)
-				return
-			}
 			writeFault(w, r, a.logger, err)
-			return
-		}
-		if !cred.Admits(m, httpx.ClientIP(r, a.trusted)) {
-			writeError(w, errNoAccess)
-			return
-		}
-		if !a.limiter.Allow(cred.ID, float64(cred.RatePerSec), cred.RateBurst) {
-			writeError(w, errRateLimited)
 			return
 		}
 		body, err := httpx.ReadBody(w, r)
