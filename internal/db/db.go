@@ -108,6 +108,10 @@ type DB struct {
 
 	rebound sync.Map // query → PostgreSQL form
 
+	// PostgreSQL: one token per write holding a connection (see
+	// openPostgres).
+	turns chan struct{}
+
 	// SQLite: the read pool's prepared statements by query text (see
 	// readStmt), and how many there are.
 	rstmts sync.Map
@@ -152,7 +156,13 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", redact(err, dsn))
 	}
-	return &DB{dialect: Postgres, url: dsn, read: pool, write: pool}, nil
+	// Writes take a turn from turns before a connection from the pool:
+	// database/sql hands a released connection to a random waiter, which
+	// under load leaves some writes waiting many turns (a long latency
+	// tail), while a channel serves its waiters in order. A quarter of the
+	// connections stay for reads.
+	turns := make(chan struct{}, max(1, opt.MaxConns-opt.MaxConns/4))
+	return &DB{dialect: Postgres, url: dsn, read: pool, write: pool, turns: turns}, nil
 }
 
 // redact removes a password that a driver error might quote from the DSN.

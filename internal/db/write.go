@@ -33,7 +33,23 @@ func (d *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	return d.writeSQLite(ctx, fn)
 }
 
+// turn waits for a write's turn at the PostgreSQL pool; the returned
+// function gives it back.
+func (d *DB) turn(ctx context.Context) (func(), error) {
+	select {
+	case d.turns <- struct{}{}:
+		return func() { <-d.turns }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (d *DB) writePostgres(ctx context.Context, fn func(tx *Tx) error) error {
+	done, err := d.turn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	for attempt := 1; ; attempt++ {
 		stx, err := d.write.BeginTx(ctx, nil)
 		if err != nil {
@@ -60,6 +76,49 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *Tx) error) error {
 			return err
 		}
 		// Back off a little, with jitter, so the contenders spread out.
+		wait := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// WriteOne runs q, a single statement that returns one row, as a
+// transaction of its own, scans that row into dest and returns once the
+// statement's effects are durable, or with the error that undid them.
+//
+// On PostgreSQL the statement runs outside BEGIN … COMMIT, in the implicit
+// transaction PostgreSQL gives a lone statement: one round trip where a
+// Write needs one for BEGIN, one per statement and one for COMMIT. The
+// row is only handed over once the commit has answered (the driver reads
+// to the end of the exchange before Scan returns), and a statement that
+// PostgreSQL aborts for a concurrent one (deadlock, serialization) runs
+// again. As with Write, a caller whose ctx ends before the statement is
+// sent gets ctx.Err() and nothing is written; once it is sent, WriteOne
+// waits for the outcome (a cancelled statement could have committed
+// without its caller knowing). On SQLite it is a Write of that one
+// statement, committed with the other writers' (group commit).
+func (d *DB) WriteOne(ctx context.Context, q string, args []any, dest ...any) error {
+	if d.dialect != Postgres {
+		return d.Write(ctx, func(tx *Tx) error { return tx.QueryRow(q, args...).Scan(dest...) })
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done, err := d.turn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	q = d.Rebind(q)
+	sent := context.WithoutCancel(ctx)
+	for attempt := 1; ; attempt++ {
+		err := mapErr(d.write.QueryRowContext(sent, q, args...).Scan(dest...))
+		if err == nil || !retryable(err) || attempt >= 20 {
+			return err
+		}
 		wait := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
 		select {
 		case <-ctx.Done():

@@ -26,7 +26,7 @@ const Stripes = 64
 func Stripe(code, reference string) string {
 	h := fnv.New32a()
 	h.Write([]byte(reference))
-	return fmt.Sprintf("%s/%02d", code, h.Sum32()%Stripes)
+	return StripeCode(code, int(h.Sum32()%Stripes))
 }
 
 // Total returns the balance of account code together with all its stripes.
@@ -35,3 +35,13 @@ func Total(ctx context.Context, d *db.DB, code string) (int64, error) {
 	err := d.QueryRow(ctx, "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE code = ? OR code LIKE ?", code, code+"/%").Scan(&b)
 	return b, err
 }
+
+// ChargeStripes is how many stripes of system:inflight a charge written by
+// WriteCharge chooses its credit among: more than Stripes, so that the
+// stripes that concurrent orders and settlement batches hold leave plenty
+// free.
+const ChargeStripes = 256
+
+// StripeCode returns the code of stripe i of account code; Stripe(code, r)
+// is StripeCode(code, i) for an i below Stripes that r hashes to.
+func StripeCode(code string, i int) string { return fmt.Sprintf("%s/%02d", code, i) }

@@ -135,7 +135,8 @@ func (s *Service) Resolve(ctx context.Context, ref, status, sn, by string, also 
 		if err != nil && !errors.Is(err, db.ErrNotFound) {
 			return err
 		}
-		if err := tx.QueryRow("SELECT account_id FROM members WHERE id = ?", before.MemberID).Scan(&j.account); err != nil {
+		if err := tx.QueryRow("SELECT m.account_id, o.inflight FROM orders o JOIN members m ON m.id = o.member_id WHERE o.id = ?",
+			before.ID).Scan(&j.account, &j.inflight); err != nil {
 			return err
 		}
 		if _, err := tx.Exec("DELETE FROM fulfilment_jobs WHERE order_id = ?", before.ID); err != nil {
@@ -182,7 +183,7 @@ func (s *Service) Resolve(ctx context.Context, ref, status, sn, by string, also 
 // refund returns a failed order's price from inflight to the member, as
 // failOver does when no supplier is left.
 func (s *Service) refund(tx *db.Tx, j job, now time.Time) error {
-	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, j.reference), ledger.KindSystem, false)
+	inflight, err := s.inflightOf(tx, j)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,7 +98,7 @@ func (c *Config) defaults() {
 		c.Lease = 2 * time.Minute
 	}
 	if c.Workers <= 0 {
-		c.Workers = 64
+		c.Workers = 256
 	}
 	if len(c.PollBackoff) == 0 {
 		c.PollBackoff = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
@@ -118,7 +119,8 @@ type Service struct {
 	cfg       Config
 
 	wake     chan struct{}
-	accounts sync.Map // account code → id
+	accounts sync.Map                           // account code → id
+	stripes  [ledger.ChargeStripes]atomic.Int64 // inflight stripe → account id, once known
 
 	// slots holds one token per supplier call in flight in this process,
 	// taken by claims (Run) and by orders dispatched as they are created
@@ -195,6 +197,7 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 	hash := requestHash(req.Body)
 
 	var prior string
+	var inflight int64
 	leased := s.reserve()
 	for try := 0; ; try++ {
 		now := s.now()
@@ -202,6 +205,23 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 			Reference: reference.New(s.cfg.Prefix, now), PartnerReference: req.PartnerReference, MemberID: m.ID,
 			ProductCode: p.Code, ProductName: p.Name, ProviderName: p.Provider.Name, Customer: customer,
 			Price: p.Price, Status: Processing, CreatedAt: micro(now), StatusAt: micro(now), ExpiredAt: micro(now.Add(s.cfg.Lifetime)),
+		}
+		var gated bool
+		if s.db.Dialect() == db.Postgres {
+			var gate string
+			var gateArgs []any
+			if req.PartnerReference != "" {
+				gate, gateArgs = claimKeyGate, []any{m.ID, "order", req.PartnerReference, hash, o.Reference, now.UnixMicro()}
+			}
+			o.ID, inflight, gated, err = s.insertChained(ctx, m, o, string(formJSON), sku, attempt, 0, now, leased, gate, gateArgs)
+			if errors.Is(err, db.ErrConflict) && try < 3 {
+				continue
+			}
+			if err != nil || gated {
+				prior = ""
+				break
+			}
+			// The key is taken: the transaction below finds out by whom.
 		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			prior = ""
@@ -212,7 +232,7 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 				}
 			}
 			var err error
-			o.ID, err = s.insert(tx, m, o, string(formJSON), sku, attempt, 0, now, leased)
+			o.ID, inflight, err = s.insert(tx, m, o, string(formJSON), sku, attempt, 0, now, leased)
 			return err
 		})
 		if errors.Is(err, db.ErrConflict) && try < 3 {
@@ -233,21 +253,21 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 		o, err = s.Get(ctx, m.ID, prior)
 		return o, true, err
 	}
-	s.started(o, m, form, sku, attempt, 0, leased)
+	s.started(o, inflight, m, form, sku, attempt, 0, leased)
 	return o, false, nil
 }
 
 // started sets a new order on its way: with a slot reserved (its job row
 // is leased, in phase 'poll') it is worked at once in this process;
 // without, the worker loop is told that a job is queued.
-func (s *Service) started(o Order, m member.Member, form map[string]string, sku catalog.SKU, attempt int, base int64, leased bool) {
+func (s *Service) started(o Order, inflight int64, m member.Member, form map[string]string, sku catalog.SKU, attempt int, base int64, leased bool) {
 	if !leased {
 		s.queue()
 		return
 	}
 	s.dispatch(job{orderID: o.ID, phase: "submit", supplier: sku.Supplier, sku: sku.SKU, cost: base + sku.Cost, attempt: attempt,
 		reference: o.Reference, product: o.ProductCode, customer: o.Customer, form: form, price: o.Price, member: m.ID,
-		partner: o.PartnerReference, account: m.AccountID, base: base})
+		partner: o.PartnerReference, account: m.AccountID, base: base, inflight: inflight})
 }
 
 // claimKey records the idempotency key for a new order. When the key is
@@ -290,14 +310,19 @@ func (s *Service) claimKey(tx *db.Tx, memberID int64, scope, key, hash, ref stri
 // leased job is one this process works at once (see started): it is
 // recorded as claimed, in phase 'poll' with a lease, so that after a crash
 // the order is only asked about, never submitted blindly again.
-func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku catalog.SKU, attempt int, base int64, now time.Time, leased bool) (int64, error) {
-	id, err := tx.InsertID(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
-		provider_name, customer, form, price, status, created_at, status_at, expired_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, form,
-		o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro())
+func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku catalog.SKU, attempt int, base int64, now time.Time,
+	leased bool) (id, inflight int64, err error) {
+	inflight, err = s.account(tx, ledger.Stripe(ledger.Inflight, o.Reference), ledger.KindSystem, false)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	id, err = tx.InsertID(`INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
+		provider_name, customer, form, price, status, created_at, status_at, expired_at, inflight)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, form,
+		o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro(), inflight)
+	if err != nil {
+		return 0, 0, err
 	}
 	phase, lease := "submit", int64(0)
 	if leased {
@@ -305,15 +330,113 @@ func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku c
 	}
 	if _, err := tx.Exec(`INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at, lease_until, base)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, phase, sku.Supplier, sku.SKU, base+sku.Cost, attempt, now.UnixMicro(), lease, base); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The charge comes last: on PostgreSQL its row locks (the member's
 	// account, an inflight stripe) are then held only while committing.
-	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, o.Reference), ledger.KindSystem, false)
-	if err != nil {
-		return 0, err
-	}
 	_, err = ledger.Transfer(tx, "order", o.Reference, m.AccountID, inflight, o.Price, now)
+	return id, inflight, err
+}
+
+// claimKeyGate is claimKey's insert as the gate of a chained charge (see
+// insertChained): it records the key only when the charge is funded, and
+// writes nothing when the key is taken, which the caller then resolves as
+// claimKey does, in a transaction.
+const claimKeyGate = `INSERT INTO idempotency_keys (member_id, scope, idem_key, request_hash, reference, created_at)
+	SELECT ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::bigint WHERE (SELECT ok FROM funded)
+	ON CONFLICT DO NOTHING RETURNING 1`
+
+// insertChained is insert on PostgreSQL, behind gate (an idempotency key's
+// insert, or none), as one statement that is a transaction of its own (see
+// ledger.Charge): one round trip instead of a transaction's five, which
+// halves what an order costs PostgreSQL. The price goes to whichever of a
+// few inflight stripes, drawn at random, no concurrent transaction holds,
+// and the order records which. It returns the order's id and that stripe,
+// and gated false when the gate's key was taken, in which case nothing was
+// written, or when the charge was refused behind a gate.
+func (s *Service) insertChained(ctx context.Context, m member.Member, o Order, form string, sku catalog.SKU, attempt int, base int64,
+	now time.Time, leased bool, gate string, gateArgs []any) (id, inflight int64, gated bool, err error) {
+	phase, lease := "submit", int64(0)
+	if leased {
+		phase, lease = "poll", now.Add(s.cfg.Lease).UnixMicro()
+	}
+	c := ledger.Charge{From: m.AccountID, Amount: o.Price, Kind: "order", Reference: o.Reference,
+		Gate: gate, GateArgs: gateArgs,
+		Then: `, ord AS (
+	INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
+		provider_name, customer, form, price, status, created_at, status_at, expired_at, inflight)
+	SELECT ?::text, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::text, ?::bigint, ?::bigint, ?::bigint,
+		(SELECT id FROM credited)
+	FROM entry RETURNING id
+), job AS (
+	INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at, lease_until, base)
+	SELECT ord.id, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint FROM ord
+)`,
+		ThenArgs: []any{o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, form,
+			o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro(),
+			phase, sku.Supplier, sku.SKU, base + sku.Cost, attempt, now.UnixMicro(), lease, base},
+		Result: "COALESCE((SELECT id FROM ord), 0)",
+	}
+	for try := 0; ; try++ {
+		if c.To, err = s.inflightCandidates(ctx); err != nil {
+			return 0, 0, false, err
+		}
+		inflight, gated, err = ledger.WriteCharge(ctx, s.db, c, now, &id)
+		if !errors.Is(err, ledger.ErrBusy) || try == 3 {
+			break
+		}
+	}
+	if gate != "" && errors.Is(err, ledger.ErrInsufficientFunds) {
+		// An unfunded charge never reached the gate: whether its key
+		// names an earlier order (a replay answers even when the balance
+		// is spent) is for the transaction to find out.
+		return 0, 0, false, nil
+	}
+	return id, inflight, gated, err
+}
+
+// chargeCandidates is how many inflight stripes a chained charge is
+// offered: the chance that every one is held at once by the other orders
+// and settlements in flight is then negligible.
+const chargeCandidates = 8
+
+// inflightCandidates draws chargeCandidates distinct inflight stripes at
+// random and returns their accounts' ids, creating the accounts the first
+// time.
+func (s *Service) inflightCandidates(ctx context.Context) ([]int64, error) {
+	ids := make([]int64, 0, chargeCandidates)
+	var drawn [ledger.ChargeStripes]bool
+	for len(ids) < chargeCandidates {
+		i := rand.IntN(ledger.ChargeStripes)
+		if drawn[i] {
+			continue
+		}
+		drawn[i] = true
+		id := s.stripes[i].Load()
+		if id == 0 {
+			var err error
+			if id, err = s.accountID(ctx, ledger.StripeCode(ledger.Inflight, i), ledger.KindSystem, false); err != nil {
+				return nil, err
+			}
+			s.stripes[i].Store(id)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// accountID is account outside a transaction: a new account is created
+// in a write of its own.
+func (s *Service) accountID(ctx context.Context, code, kind string, allowNegative bool) (int64, error) {
+	if id, ok := s.accounts.Load(code); ok {
+		return id.(int64), nil
+	}
+	var id int64
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		var err error
+		id, err = s.account(tx, code, kind, allowNegative)
+		return err
+	})
 	return id, err
 }
 

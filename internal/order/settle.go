@@ -3,12 +3,12 @@ package order
 import (
 	"context"
 	"slices"
-	"strings"
 	"sync"
 
 	"kios/internal/db"
 	"kios/internal/ledger"
 	"kios/internal/supplier"
+	"kios/internal/webhook"
 )
 
 // Batched settlements. Every order that succeeds at its supplier ends in a
@@ -37,7 +37,7 @@ const settleWriters = 2
 type settler struct {
 	mu      sync.Mutex
 	queue   []*settlement
-	writers int
+	writing [settleWriters]bool // which writers are writing
 }
 
 type settlement struct {
@@ -58,46 +58,45 @@ func (s *Service) settleBatched(ctx context.Context, j job, res supplier.Result)
 	q := &s.settles
 	q.mu.Lock()
 	q.queue = append(q.queue, st)
-	write := q.writers < settleWriters
-	if write {
-		q.writers++
+	w := slices.Index(q.writing[:], false)
+	if w >= 0 {
+		q.writing[w] = true
 	}
 	q.mu.Unlock()
-	if write {
-		s.writeSettlements(ctx)
+	if w >= 0 {
+		s.writeSettlements(ctx, w)
 	}
 	<-st.done
 	return st.err
 }
 
 // writeSettlements writes the queued successes in batches until the queue
-// is empty.
-func (s *Service) writeSettlements(ctx context.Context) {
+// is empty, as writer w.
+func (s *Service) writeSettlements(ctx context.Context, w int) {
 	q := &s.settles
 	for {
 		q.mu.Lock()
 		n := min(len(q.queue), maxSettleBatch)
 		if n == 0 {
-			q.writers--
+			q.writing[w] = false
 			q.mu.Unlock()
 			return
 		}
 		batch := slices.Clone(q.queue[:n])
 		q.queue = slices.Delete(q.queue, 0, n)
 		q.mu.Unlock()
-		s.writeBatch(ctx, batch)
+		s.writeBatch(ctx, w, batch)
 	}
 }
 
 // writeBatch writes batch in one transaction, or, when that fails, each
 // success in a transaction of its own; then it answers every waiter.
-func (s *Service) writeBatch(ctx context.Context, batch []*settlement) {
-	// In stripe order, so that concurrent batches (of several processes on
-	// PostgreSQL) take the system accounts' row locks in the same order.
-	slices.SortFunc(batch, func(a, b *settlement) int {
-		return strings.Compare(ledger.Stripe("", a.j.reference), ledger.Stripe("", b.j.reference))
-	})
-	err := s.db.Write(ctx, func(tx *db.Tx) error { return s.successes(tx, batch) })
+// Writer w credits the costs and margins of its batches to stripe w of the
+// suppliers' accounts and of revenue: concurrent writers then never wait
+// for each other's locks there, and each batch moves one row of each.
+func (s *Service) writeBatch(ctx context.Context, w int, batch []*settlement) {
+	stripe := func(code string) string { return ledger.StripeCode(code, w) }
+	err := s.db.Write(ctx, func(tx *db.Tx) error { return s.successes(tx, batch, stripe) })
 	for _, st := range batch {
 		st.err = err
 		if err != nil && len(batch) > 1 {
@@ -109,26 +108,23 @@ func (s *Service) writeBatch(ctx context.Context, batch []*settlement) {
 
 // successes settles the orders of batch inside tx as success does, but
 // with one statement for every job's delete and order's update (PostgreSQL:
-// a data-modifying CTE), rather than two round trips per order; the
-// webhook and the ledger entry follow for each order the statement
-// settled.
-func (s *Service) successes(tx *db.Tx, batch []*settlement) error {
+// a data-modifying CTE), one for the webhooks and one for the ledger
+// entries of the orders the first settled, rather than four round trips
+// per order.
+func (s *Service) successes(tx *db.Tx, batch []*settlement, stripe func(code string) string) error {
 	now := s.now()
-	var q strings.Builder
-	q.WriteString("WITH v (id, sn, note, supplier, cost) AS (VALUES ")
-	args := make([]any, 0, 5*len(batch)+1)
+	ids, sns, suppliers, costs := make([]int64, len(batch)), make([]string, len(batch)), make([]string, len(batch)), make([]int64, len(batch))
 	for i, st := range batch {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?::bigint, ?::text, ?::text, ?::text, ?::bigint)")
-		args = append(args, st.j.orderID, st.res.SN, note(Success, now), st.j.supplier, st.j.cost)
+		ids[i], sns[i], suppliers[i], costs[i] = st.j.orderID, st.res.SN, st.j.supplier, st.j.cost
 	}
-	q.WriteString(`), gone AS (DELETE FROM fulfilment_jobs j USING v WHERE j.order_id = v.id)
-		UPDATE orders o SET status = 'success', sn = v.sn, note = v.note, supplier = v.supplier, cost = v.cost, status_at = ?
-		FROM v WHERE o.id = v.id AND o.status = 'processing' RETURNING o.id`)
-	args = append(args, now.UnixMicro())
-	rows, err := tx.Query(q.String(), args...)
+	// Arrays rather than a VALUES list: one statement text, prepared once
+	// per connection, whatever the batch's size.
+	rows, err := tx.Query(`WITH v (id, sn, supplier, cost) AS (
+			SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[])
+		), gone AS (DELETE FROM fulfilment_jobs j USING v WHERE j.order_id = v.id)
+		UPDATE orders o SET status = 'success', sn = v.sn, note = ?, supplier = v.supplier, cost = v.cost, status_at = ?
+		FROM v WHERE o.id = v.id AND o.status = 'processing' RETURNING o.id`,
+		ids, sns, suppliers, costs, note(Success, now), now.UnixMicro())
 	if err != nil {
 		return err
 	}
@@ -145,17 +141,28 @@ func (s *Service) successes(tx *db.Tx, batch []*settlement) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	msgs := make([]webhook.Outgoing, 0, len(settled))
+	entries := make([]ledger.Entry, 0, len(settled))
 	for _, st := range batch {
 		if !settled[st.j.orderID] {
 			continue // settled already (by an operator, or earlier in the batch): nothing to book
 		}
 		delete(settled, st.j.orderID)
-		if err := s.notify(tx, st.j, Success, st.res.SN, note(Success, now), now); err != nil {
+		body, err := s.statusMessage(tx, st.j, Success, st.res.SN, note(Success, now), now)
+		if err != nil {
 			return err
 		}
-		if err := s.postSuccess(tx, st.j, now); err != nil {
+		msgs = append(msgs, webhook.Outgoing{Member: st.j.member, Reference: st.j.reference, Payload: body})
+		e, err := s.successEntry(tx, st.j, stripe)
+		if err != nil {
 			return err
 		}
+		entries = append(entries, e)
 	}
-	return nil
+	if err := webhook.EnqueueMany(tx, webhook.KindTransactionStatus, msgs, now); err != nil {
+		return err
+	}
+	// Last, in one statement: the system accounts' row locks are then held
+	// only while committing (see insert).
+	return ledger.PostMany(tx, entries, now)
 }

@@ -82,10 +82,10 @@ func (s *Service) take(ctx context.Context, supplierName, reference string) (job
 		}
 		var form string
 		err := tx.QueryRow(`SELECT j.order_id, j.phase, j.supplier, j.sku, j.cost, j.attempt, j.polls,
-			o.reference, o.product_code, o.customer, o.form, o.price, o.member_id, o.partner_reference, m.account_id
+			o.reference, o.product_code, o.customer, o.form, o.price, o.member_id, o.partner_reference, m.account_id, j.base, o.inflight
 			FROM fulfilment_jobs j JOIN orders o ON o.id = j.order_id JOIN members m ON m.id = o.member_id
 			WHERE j.order_id = ?`, orderID).Scan(&j.orderID, &j.phase, &j.supplier, &j.sku, &j.cost, &j.attempt, &j.polls,
-			&j.reference, &j.product, &j.customer, &form, &j.price, &j.member, &j.partner, &j.account)
+			&j.reference, &j.product, &j.customer, &form, &j.price, &j.member, &j.partner, &j.account, &j.base, &j.inflight)
 		if errors.Is(err, db.ErrNotFound) {
 			return nil
 		}

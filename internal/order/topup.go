@@ -135,6 +135,7 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 	form, _ := json.Marshal(formValues)
 
 	var prior bool
+	var inflight int64
 	leased := s.reserve()
 	for try := 0; ; try++ {
 		now := s.now()
@@ -143,12 +144,25 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 			ProductCode: q.Product.Code, ProductName: q.Product.Name, ProviderName: q.Product.Operator, Customer: q.Customer,
 			Price: q.Price, Status: Processing, CreatedAt: micro(now), StatusAt: micro(now), ExpiredAt: micro(now.Add(s.cfg.Lifetime)),
 		}}
+		if s.db.Dialect() == db.Postgres {
+			var gated bool
+			t.ID, inflight, gated, err = s.insertChained(ctx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased,
+				claimReqIDGate, []any{m.ID, req.ReqID, hash, t.Reference, t.ProductCode, t.Customer, t.Amount, t.AdminFee, now.UnixMicro()})
+			if errors.Is(err, db.ErrConflict) && try < 3 {
+				continue
+			}
+			if err != nil || gated {
+				prior = false
+				break
+			}
+			// The req_id is taken: the transaction below finds out by what.
+		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			var err error
 			if prior, err = s.claimReqID(tx, m.ID, req.ReqID, hash, t, now); err != nil || prior {
 				return err
 			}
-			t.ID, err = s.insert(tx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased)
+			t.ID, inflight, err = s.insert(tx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased)
 			return err
 		})
 		if errors.Is(err, db.ErrConflict) && try < 3 {
@@ -170,9 +184,18 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 		return t, true, err
 	}
 	t.wait = s.waits.add(t.Reference)
-	s.started(t.Order, m, formValues, q.sku, q.attempt, q.Amount, leased)
+	s.started(t.Order, inflight, m, formValues, q.sku, q.attempt, q.Amount, leased)
 	return t, false, nil
 }
+
+// claimReqIDGate is claimReqID's insert as the gate of a chained charge
+// (see insertChained): it binds the req_id only when the charge is funded,
+// and writes nothing when the req_id is taken, which the caller then
+// resolves as claimReqID does, in a transaction.
+const claimReqIDGate = `INSERT INTO ewallet_transactions (member_id, req_id, request_hash, reference, product_code,
+	customer, amount, admin_fee, created_at)
+	SELECT ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::bigint WHERE (SELECT ok FROM funded)
+	ON CONFLICT (member_id, req_id) DO NOTHING RETURNING 1`
 
 // claimReqID binds req_id to the new top-up t. When the member used it
 // before it returns true if the request was the same, and a Conflict if it

@@ -30,6 +30,7 @@ type job struct {
 	member    int64
 	partner   string
 	account   int64 // the member's ledger account, for a refund
+	inflight  int64 // the inflight stripe holding the price (orders.inflight; 0: derived from the reference)
 	base      int64 // cost that does not depend on the SKU (an e-wallet amount)
 }
 
@@ -168,7 +169,7 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 		jobs = jobs[:0]
 		now := s.now()
 		q := `SELECT j.order_id, j.phase, j.supplier, j.sku, j.cost, j.attempt, j.polls,
-			o.reference, o.product_code, o.customer, o.form, o.price, o.member_id, o.partner_reference, m.account_id, j.base
+			o.reference, o.product_code, o.customer, o.form, o.price, o.member_id, o.partner_reference, m.account_id, j.base, o.inflight
 			FROM fulfilment_jobs j JOIN orders o ON o.id = j.order_id JOIN members m ON m.id = o.member_id
 			WHERE j.due_at <= ? AND j.lease_until <= ? ORDER BY j.due_at LIMIT ?`
 		if tx.Dialect() == db.Postgres {
@@ -182,7 +183,7 @@ func (s *Service) claim(ctx context.Context, limit int) ([]job, error) {
 			var j job
 			var form string
 			if err := rows.Scan(&j.orderID, &j.phase, &j.supplier, &j.sku, &j.cost, &j.attempt, &j.polls,
-				&j.reference, &j.product, &j.customer, &form, &j.price, &j.member, &j.partner, &j.account, &j.base); err != nil {
+				&j.reference, &j.product, &j.customer, &form, &j.price, &j.member, &j.partner, &j.account, &j.base, &j.inflight); err != nil {
 				rows.Close()
 				return err
 			}
@@ -289,24 +290,35 @@ func (s *Service) success(tx *db.Tx, j job, res supplier.Result) error {
 // postSuccess moves the price out of inflight: the cost to the supplier,
 // the margin to revenue, each in the stripe of the order's reference.
 func (s *Service) postSuccess(tx *db.Tx, j job, now time.Time) error {
-	inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, j.reference), ledger.KindSystem, false)
+	e, err := s.successEntry(tx, j, func(code string) string { return ledger.Stripe(code, j.reference) })
 	if err != nil {
 		return err
 	}
-	sup, err := s.account(tx, ledger.Stripe(ledger.SupplierCode(j.supplier), j.reference), ledger.KindSupplier, true)
+	_, err = ledger.Post(tx, e, now)
+	return err
+}
+
+// successEntry is the entry postSuccess posts, with the cost and the
+// margin credited to the stripes of the supplier's account and revenue
+// that stripe names.
+func (s *Service) successEntry(tx *db.Tx, j job, stripe func(code string) string) (ledger.Entry, error) {
+	inflight, err := s.inflightOf(tx, j)
 	if err != nil {
-		return err
+		return ledger.Entry{}, err
+	}
+	sup, err := s.account(tx, stripe(ledger.SupplierCode(j.supplier)), ledger.KindSupplier, true)
+	if err != nil {
+		return ledger.Entry{}, err
 	}
 	ps := []ledger.Posting{{Account: inflight, Amount: -j.price}, {Account: sup, Amount: j.cost}}
 	if margin := j.price - j.cost; margin > 0 {
-		rev, err := s.account(tx, ledger.Stripe(ledger.Revenue, j.reference), ledger.KindSystem, false)
+		rev, err := s.account(tx, stripe(ledger.Revenue), ledger.KindSystem, false)
 		if err != nil {
-			return err
+			return ledger.Entry{}, err
 		}
 		ps = append(ps, ledger.Posting{Account: rev, Amount: margin})
 	}
-	_, err = ledger.Post(tx, ledger.Entry{Kind: "order_success", Reference: j.reference, Postings: ps}, now)
-	return err
+	return ledger.Entry{Kind: "order_success", Reference: j.reference, Postings: ps}, nil
 }
 
 // failOver moves the job to the next supplier SKU in priority order that
@@ -347,7 +359,7 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 		if err := s.notify(tx, j, Failed, "", note(Failed, now), now); err != nil {
 			return err
 		}
-		inflight, err := s.account(tx, ledger.Stripe(ledger.Inflight, j.reference), ledger.KindSystem, false)
+		inflight, err := s.inflightOf(tx, j)
 		if err != nil {
 			return err
 		}
@@ -372,6 +384,17 @@ type statusMessage struct {
 // the transaction that changes the status. sent_at is the time the message
 // was written: the body is signed once and never changes on retries.
 func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Time) error {
+	body, err := s.statusMessage(tx, j, status, sn, note, now)
+	if err != nil {
+		return err
+	}
+	return webhook.Enqueue(tx, j.member, webhook.KindTransactionStatus, j.reference, body, now)
+}
+
+// statusMessage returns the body of j's transaction_status webhook, for
+// the outbox, and has the callers waiting for the order (AwaitTopup) and
+// the webhook workers told once tx commits.
+func (s *Service) statusMessage(tx *db.Tx, j job, status, sn, note string, now time.Time) ([]byte, error) {
 	// What the order row says once this commits, for the callers waiting
 	// for it (AwaitTopup).
 	final := Order{Status: status, SN: sn, Note: note, Supplier: j.supplier, Cost: j.cost, StatusAt: time.UnixMicro(now.UnixMicro()).UTC()}
@@ -381,16 +404,13 @@ func (s *Service) notify(tx *db.Tx, j job, status, sn, note string, now time.Tim
 	body, err := json.Marshal(statusMessage{Type: webhook.KindTransactionStatus, Reference: j.reference, PartnerReference: j.partner,
 		Status: status, SN: sn, Note: note, SentAt: now.UTC().Format("2006-01-02T15:04:05.000000Z")})
 	if err != nil {
-		return err
-	}
-	if err := webhook.Enqueue(tx, j.member, webhook.KindTransactionStatus, j.reference, body, now); err != nil {
-		return err
+		return nil, err
 	}
 	if s.cfg.Notify != nil {
 		tx.AfterCommit(s.cfg.Notify)
 	}
 	tx.AfterCommit(func() { s.waits.done(j.reference, final) })
-	return nil
+	return body, nil
 }
 
 // MarkWebhookSent records that an order's status reached its member; the
@@ -438,4 +458,14 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// inflightOf returns the inflight stripe that holds j's price: the one its
+// order recorded, or for an order written before orders recorded it, the
+// stripe of its reference.
+func (s *Service) inflightOf(tx *db.Tx, j job) (int64, error) {
+	if j.inflight != 0 {
+		return j.inflight, nil
+	}
+	return s.account(tx, ledger.Stripe(ledger.Inflight, j.reference), ledger.KindSystem, false)
 }

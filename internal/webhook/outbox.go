@@ -91,6 +91,49 @@ func Enqueue(tx *db.Tx, memberID int64, kind, reference string, payload []byte, 
 	return nil
 }
 
+// Outgoing is one message for EnqueueMany.
+type Outgoing struct {
+	Member    int64
+	Reference string
+	Payload   []byte
+}
+
+// EnqueueMany records msgs, all of one kind, as Enqueue records each, in
+// order; on PostgreSQL with one statement for all of them.
+func EnqueueMany(tx *db.Tx, kind string, msgs []Outgoing, now time.Time) error {
+	for _, m := range msgs {
+		if err := checkMessage(kind, m.Payload); err != nil {
+			return err
+		}
+	}
+	if tx.Dialect() != db.Postgres || len(msgs) == 1 {
+		for _, m := range msgs {
+			if err := Enqueue(tx, m.Member, kind, m.Reference, m.Payload, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	ord, members := make([]int64, len(msgs)), make([]int64, len(msgs))
+	refs, payloads := make([]string, len(msgs)), make([]string, len(msgs))
+	for i, m := range msgs {
+		ord[i], members[i], refs[i], payloads[i] = int64(i), m.Member, m.Reference, string(m.Payload)
+	}
+	_, err := tx.Exec(`INSERT INTO webhook_messages
+		(member_id, kind, reference, payload, status, attempts, next_at, lease_until, created_at, delivered_at)
+		SELECT m.member_id, ?::text, m.reference, m.payload, 'pending', 0, ?::bigint, 0, ?::bigint, 0
+		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[]) AS m (ord, member_id, reference, payload)
+		JOIN webhook_endpoints e ON e.member_id = m.member_id AND e.url <> ''
+		ORDER BY m.ord`, kind, now.UnixMicro(), now.UnixMicro(), ord, members, refs, payloads)
+	if err != nil {
+		return fmt.Errorf("webhook: enqueue: %w", err)
+	}
+	return nil
+}
+
 // EnqueueLevel records one message, as Enqueue does, for every member of
 // level who has a webhook URL, inside the caller's db.Write. Members
 // without a URL get nothing.

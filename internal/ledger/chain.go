@@ -1,0 +1,241 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"kios/internal/db"
+)
+
+// Charge is a transfer from one account, checked for funds, to whichever
+// of several accounts (the stripes of a system account) no concurrent
+// transaction holds. On PostgreSQL it is written in one statement together
+// with the caller's own rows: the whole business write (an order with its
+// charge, say) is then one implicit transaction and one round trip
+// (db.WriteOne), where db.Write needs at least a BEGIN, a statement per
+// row and a COMMIT, each a round trip that costs PostgreSQL more CPU than
+// the write itself (docs/performance.md).
+//
+// The statement WriteCharge runs
+//
+//   - locks the payer's account (waiting for a concurrent entry to commit,
+//     and then reading its new balance);
+//   - locks the first of To that no other transaction holds, skipping the
+//     others without waiting (credited): a credit cannot overdraw, so any
+//     stripe does, and the charge never queues behind another order or a
+//     settlement batch that holds a stripe;
+//   - checks that the payer can pay (funded);
+//   - runs Gate, when given: a data-modifying statement (an idempotency
+//     key's INSERT … ON CONFLICT DO NOTHING RETURNING 1, say) that writes
+//     only when the charge is funded, which it must check with
+//     "WHERE (SELECT ok FROM funded)", and whose empty result stops the
+//     rest;
+//   - moves both balances, inserts the entry and its postings, and then
+//     runs Then, the caller's own common table expressions, which select
+//     FROM entry (one row, id, when the money moved; none otherwise) and
+//     may name the account credited as (SELECT id FROM credited).
+//
+// Either all of it is written or nothing is: the balance was checked under
+// the payer's row lock, and every write depends on the check and the
+// gate's row. The payer is locked before the credited stripe, and the
+// stripe is taken without waiting, so a charge never waits while holding
+// a lock another transaction waits for. The accounts' CHECK constraint
+// stays the second guard behind the check.
+type Charge struct {
+	From      int64
+	To        []int64 // candidates for the credit, in no particular order
+	Amount    int64
+	Kind      string
+	Reference string
+
+	Gate     string // optional: "INSERT … WHERE (SELECT ok FROM funded) ON CONFLICT DO NOTHING RETURNING 1"
+	GateArgs []any
+	Then     string // optional: ", name AS (INSERT … SELECT … FROM entry …)"…
+	ThenArgs []any
+	// Result is the caller's result columns. They are scanned whether or
+	// not the charge was written, so each must be non-NULL either way
+	// (COALESCE((SELECT id FROM ord), 0), say).
+	Result string
+}
+
+// Errors of a charge.
+var (
+	// ErrChainDialect reports a Charge written on a database other than
+	// PostgreSQL.
+	ErrChainDialect = errors.New("ledger: a chained charge needs PostgreSQL")
+	// ErrBusy reports that no account offered for a charge's credit could
+	// be taken: each was held by another transaction (or named no
+	// account, or the payer). Nothing was written, and the charge may be
+	// tried again with other candidates.
+	ErrBusy = errors.New("ledger: every account offered for the credit is busy")
+)
+
+// query returns the charge's statement and its arguments. Its row is four
+// columns of the charge's own, then the caller's Result columns.
+func (c Charge) query(now time.Time) (string, []any) {
+	var b strings.Builder
+	b.WriteString(`WITH payer AS MATERIALIZED (
+	SELECT a.id, a.balance, a.allow_negative FROM accounts a WHERE a.id = ?::bigint FOR NO KEY UPDATE
+), credited AS MATERIALIZED (
+	SELECT a.id FROM accounts a WHERE a.id = ANY (?::bigint[]) AND a.id <> ?::bigint AND EXISTS (SELECT 1 FROM payer)
+	LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED
+), funded AS MATERIALIZED (
+	SELECT EXISTS (SELECT 1 FROM credited) AND COALESCE((SELECT allow_negative OR balance >= ?::bigint FROM payer), FALSE) AS ok
+), gate AS (`)
+	args := []any{c.From, c.To, c.From, c.Amount}
+	if c.Gate != "" {
+		b.WriteString(c.Gate)
+		args = append(args, c.GateArgs...)
+	} else {
+		b.WriteString("SELECT 1 WHERE (SELECT ok FROM funded)")
+	}
+	b.WriteString(`), legs AS (
+	SELECT 1 AS ord, id, -?::bigint AS amount FROM payer
+	UNION ALL SELECT 2, id, ?::bigint FROM credited
+), moved AS (
+	UPDATE accounts a SET balance = a.balance + legs.amount FROM legs
+	WHERE a.id = legs.id AND EXISTS (SELECT 1 FROM gate) AND (SELECT ok FROM funded)
+	RETURNING a.id
+), entry AS (
+	INSERT INTO entries (kind, reference, memo, created_at)
+	SELECT ?::text, ?::text, '', ?::bigint WHERE EXISTS (SELECT 1 FROM gate) AND (SELECT ok FROM funded)
+	RETURNING id
+), posted AS (
+	INSERT INTO postings (entry_id, account_id, amount)
+	SELECT entry.id, legs.id, legs.amount FROM entry, legs ORDER BY legs.ord
+)`)
+	args = append(args, c.Amount, c.Amount, c.Kind, c.Reference, now.UnixMicro())
+	b.WriteString(c.Then)
+	args = append(args, c.ThenArgs...)
+	b.WriteString("\nSELECT (SELECT count(*) FROM payer), COALESCE((SELECT id FROM credited), 0), (SELECT ok FROM funded), EXISTS (SELECT 1 FROM gate)")
+	if c.Result != "" {
+		b.WriteString(", ")
+		b.WriteString(c.Result)
+	}
+	return b.String(), args
+}
+
+// WriteCharge writes c as one statement of its own (db.WriteOne), durable
+// when it returns, and scans the caller's Result columns into dest. It
+// returns the account credited, and gated false when the gate found its
+// key taken, in which case nothing was written. A refused charge writes
+// nothing and returns ErrNoAccount, ErrInsufficientFunds or ErrBusy. On
+// SQLite it returns ErrChainDialect: callers there use Post inside
+// db.Write, whose group commit already shares one transaction among many.
+func WriteCharge(ctx context.Context, d *db.DB, c Charge, now time.Time, dest ...any) (credited int64, gated bool, err error) {
+	if d.Dialect() != db.Postgres {
+		return 0, false, ErrChainDialect
+	}
+	if c.Amount <= 0 || len(c.To) == 0 || c.Kind == "" {
+		return 0, false, fmt.Errorf("%w: charge of %d from %d to %d accounts", ErrUnbalanced, c.Amount, c.From, len(c.To))
+	}
+	q, args := c.query(now)
+	var payer int64
+	var funded, gate bool
+	if err := d.WriteOne(ctx, q, args, append([]any{&payer, &credited, &funded, &gate}, dest...)...); err != nil {
+		return 0, false, err
+	}
+	switch {
+	case payer == 0:
+		return 0, false, fmt.Errorf("%w: id %d", ErrNoAccount, c.From)
+	case credited == 0:
+		return 0, false, ErrBusy
+	case !funded:
+		return 0, false, ErrInsufficientFunds
+	}
+	return credited, gate, nil
+}
+
+// PostMany writes entries inside tx, as Post writes each, but on
+// PostgreSQL in one statement: every account's balance moves once, by the
+// sum of the entries' postings to it, under Post's guard applied to that
+// sum (the balance after all of them may not be below zero where that is
+// not allowed), and the entries and their postings are inserted in the
+// order given. On SQLite, and for a single entry, it is Post for each
+// entry in order, whose guard applies entry by entry: a batch in which an
+// account dips below zero between entries but ends above it is written on
+// PostgreSQL and refused on SQLite; batches of settlements never dip. It is for a batch of entries that the caller writes together
+// (settlements): when any account would be overdrawn it returns
+// ErrInsufficientFunds without saying which entry did it, and the caller's
+// transaction must be rolled back, as after Post.
+func PostMany(tx *db.Tx, entries []Entry, now time.Time) error {
+	for _, e := range entries {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+	}
+	if tx.Dialect() != db.Postgres || len(entries) == 1 {
+		for _, e := range entries {
+			if _, err := Post(tx, e, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	var (
+		ord, account, amount []int64
+		kinds, refs, memos   []string
+		entryOrd             []int64
+		accounts             = map[int64]bool{}
+	)
+	for i, e := range entries {
+		entryOrd = append(entryOrd, int64(i))
+		kinds, refs, memos = append(kinds, e.Kind), append(refs, e.Reference), append(memos, e.Memo)
+		for _, p := range e.Postings {
+			ord, account, amount = append(ord, int64(i)), append(account, p.Account), append(amount, p.Amount)
+			accounts[p.Account] = true
+		}
+	}
+	var locked, moved, written int64
+	err := tx.QueryRow(postManySQL, ord, account, amount, entryOrd, kinds, refs, memos, now.UnixMicro()).
+		Scan(&locked, &moved, &written)
+	if err != nil {
+		return err
+	}
+	switch n := int64(len(accounts)); {
+	case locked < n:
+		return ErrNoAccount
+	case moved < n || written != int64(len(entries)):
+		return ErrInsufficientFunds
+	}
+	return nil
+}
+
+// postManySQL is PostMany's statement. The postings and entries come as
+// arrays (one statement text whatever the batch's size); d sums the
+// postings by account; locked takes the accounts' row locks in account
+// order, as Post does, so that concurrent writers never wait for each
+// other in a cycle; moved is the guarded update of each account by its
+// sum; ids draws the entries' ids, in order, only when every account
+// moved, and entry and posted insert them and their postings.
+const postManySQL = `WITH p (ord, account, amount) AS (
+	SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[])
+), d AS (
+	SELECT account, sum(amount)::bigint AS delta FROM p GROUP BY account
+), locked AS MATERIALIZED (
+	SELECT a.id FROM accounts a WHERE a.id IN (SELECT account FROM d) ORDER BY a.id FOR NO KEY UPDATE
+), moved AS (
+	UPDATE accounts a SET balance = a.balance + d.delta FROM d
+	WHERE a.id = d.account AND (SELECT count(*) FROM locked) > 0
+		AND (a.allow_negative OR a.balance + d.delta >= 0)
+	RETURNING a.id
+), e (ord, kind, reference, memo) AS (
+	SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[])
+), ids AS MATERIALIZED (
+	SELECT e.ord, nextval(pg_get_serial_sequence('entries', 'id')) AS id, e.kind, e.reference, e.memo
+	FROM (SELECT * FROM e ORDER BY ord) e
+	WHERE (SELECT count(*) FROM moved) = (SELECT count(*) FROM d)
+), entry AS (
+	INSERT INTO entries (id, kind, reference, memo, created_at)
+	SELECT id, kind, reference, memo, ?::bigint FROM ids ORDER BY ord
+), posted AS (
+	INSERT INTO postings (entry_id, account_id, amount)
+	SELECT ids.id, p.account, p.amount FROM p JOIN ids ON ids.ord = p.ord ORDER BY p.ord
+)
+SELECT (SELECT count(*) FROM locked), (SELECT count(*) FROM moved), (SELECT count(*) FROM ids)`
