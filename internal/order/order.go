@@ -221,7 +221,8 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 				prior = ""
 				break
 			}
-			// The key is taken: the transaction below finds out by whom.
+			// Not written (see insertChained): the transaction below
+			// finds out whose the key is, or waits for a stripe.
 		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			prior = ""
@@ -352,8 +353,9 @@ const claimKeyGate = `INSERT INTO idempotency_keys (member_id, scope, idem_key, 
 // halves what an order costs PostgreSQL. The price goes to whichever of a
 // few inflight stripes, drawn at random, no concurrent transaction holds,
 // and the order records which. It returns the order's id and that stripe,
-// and gated false when the gate's key was taken, in which case nothing was
-// written, or when the charge was refused behind a gate.
+// and gated false, with nothing written, when the gate's key was taken,
+// when the charge was refused behind a gate, or when no stripe drawn was
+// free: the caller then writes the order in a transaction (insert).
 func (s *Service) insertChained(ctx context.Context, m member.Member, o Order, form string, sku catalog.SKU, attempt int, base int64,
 	now time.Time, leased bool, gate string, gateArgs []any) (id, inflight int64, gated bool, err error) {
 	phase, lease := "submit", int64(0)
@@ -386,7 +388,12 @@ func (s *Service) insertChained(ctx context.Context, m member.Member, o Order, f
 			break
 		}
 	}
-	if gate != "" && errors.Is(err, ledger.ErrInsufficientFunds) {
+	switch {
+	case errors.Is(err, ledger.ErrBusy):
+		// Every stripe drawn was held, four times over: the transaction
+		// below waits for its reference's stripe instead.
+		return 0, 0, false, nil
+	case gate != "" && errors.Is(err, ledger.ErrInsufficientFunds):
 		// An unfunded charge never reached the gate: whether its key
 		// names an earlier order (a replay answers even when the balance
 		// is spent) is for the transaction to find out.

@@ -155,7 +155,8 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 				prior = false
 				break
 			}
-			// The req_id is taken: the transaction below finds out by what.
+			// Not written (see insertChained): the transaction below
+			// finds out what the req_id names, or waits for a stripe.
 		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			var err error
