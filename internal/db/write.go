@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
@@ -116,6 +117,60 @@ func (d *DB) WriteOne(ctx context.Context, q string, args []any, dest ...any) er
 	sent := context.WithoutCancel(ctx)
 	for attempt := 1; ; attempt++ {
 		err := mapErr(d.write.QueryRowContext(sent, q, args...).Scan(dest...))
+		if err == nil || !retryable(err) || attempt >= 20 {
+			return err
+		}
+		wait := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// WriteRows is WriteOne for a statement that returns rows: fn is called
+// with each row, and WriteRows returns once the statement's effects are
+// durable. When the statement runs again (PostgreSQL aborted it for a
+// concurrent one), fn is called again from the first row.
+func (d *DB) WriteRows(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
+	each := func(rows *sql.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return rows.Close()
+	}
+	if d.dialect != Postgres {
+		return d.Write(ctx, func(tx *Tx) error {
+			rows, err := tx.Query(q, args...)
+			if err != nil {
+				return err
+			}
+			return each(rows)
+		})
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done, err := d.turn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	q = d.Rebind(q)
+	sent := context.WithoutCancel(ctx)
+	for attempt := 1; ; attempt++ {
+		rows, err := d.write.QueryContext(sent, q, args...)
+		if err == nil {
+			err = each(rows)
+		}
+		err = mapErr(err)
 		if err == nil || !retryable(err) || attempt >= 20 {
 			return err
 		}

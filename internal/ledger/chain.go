@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -239,3 +241,136 @@ const postManySQL = `WITH p (ord, account, amount) AS (
 	SELECT ids.id, p.account, p.amount FROM p JOIN ids ON ids.ord = p.ord ORDER BY p.ord
 )
 SELECT (SELECT count(*) FROM locked), (SELECT count(*) FROM moved), (SELECT count(*) FROM ids)`
+
+// ChargeBatch is many charges written in one PostgreSQL statement (see
+// WriteCharges), each standing on its own: a charge refused (unfunded, no
+// free stripe, its gate) writes nothing of its own and holds back no other.
+// One statement for many orders shares what a statement costs PostgreSQL
+// whatever its size (planning, locking its tables, starting the executor,
+// the commit), which is most of what one order costs it.
+type ChargeBatch struct {
+	// Rows is a query with one row per charge, with at least the columns
+	// ord (bigint, distinct), payer (bigint), amount (bigint, > 0) and
+	// reference (text). No two rows may name the same payer: each payer's
+	// funds are checked for its one charge.
+	Rows     string
+	RowsArgs []any
+	// To lists the candidate accounts for the credits; each written charge
+	// credits a different one, among those no other transaction holds.
+	To   []int64
+	Kind string
+	// Gate, optional, is common table expressions (", name AS (…)") that
+	// read FROM funded (the rows of Rows whose charge is funded, with the
+	// column stripe, the account it would credit) and define passed (ord),
+	// the charges that may be written; without it every funded charge is.
+	Gate     string
+	GateArgs []any
+	// Then is the caller's common table expressions, which read FROM
+	// written (the rows of Rows whose charge was written, with stripe and
+	// entry_id).
+	Then     string
+	ThenArgs []any
+	// Result is the caller's result columns; they may use rk, the row of
+	// Rows, and must be non-NULL whatever became of its charge.
+	Result string
+}
+
+// ChargeOutcome is what became of one charge of a batch.
+type ChargeOutcome struct {
+	Ord      int64
+	Credited int64 // the account credited; 0 when nothing was written
+	Written  bool
+	// Err is ErrNoAccount, ErrBusy or ErrInsufficientFunds for a charge
+	// refused before its gate, nil otherwise; a charge that is not
+	// Written with a nil Err was stopped by its gate.
+	Err error
+}
+
+// WriteCharges writes b in one statement of its own (db.WriteRows: durable
+// when it returns) and calls each with every row's outcome, in the order
+// of ord, after scanning the row's Result columns into dest. When the
+// statement has to run again (a deadlock), each is called again from the
+// first row.
+//
+// The statement locks the payers' accounts in account order, takes up to
+// one free candidate per charge (FOR NO KEY UPDATE SKIP LOCKED, never
+// waiting), checks each charge's funds under its payer's lock, runs the
+// gate, and then moves the balances and inserts an entry with two postings
+// for each charge that passed, all or nothing per charge; as Charge, it
+// never waits for a lock while holding a stripe.
+func WriteCharges(ctx context.Context, d *db.DB, b ChargeBatch, now time.Time, dest []any, each func(ChargeOutcome) error) error {
+	if d.Dialect() != db.Postgres {
+		return ErrChainDialect
+	}
+	if b.Kind == "" || len(b.To) == 0 {
+		return fmt.Errorf("%w: a batch of charges needs a kind and accounts to credit", ErrUnbalanced)
+	}
+	var q strings.Builder
+	q.WriteString("WITH r AS (")
+	q.WriteString(b.Rows)
+	q.WriteString(`), ranked AS MATERIALIZED (
+	SELECT r.*, row_number() OVER (ORDER BY r.ord) AS n FROM r
+), payers AS MATERIALIZED (
+	SELECT a.id, a.balance, a.allow_negative FROM accounts a WHERE a.id IN (SELECT payer FROM r) ORDER BY a.id FOR NO KEY UPDATE
+), stripes AS MATERIALIZED (
+	SELECT a.id FROM accounts a
+	WHERE a.id = ANY (?::bigint[]) AND a.id NOT IN (SELECT payer FROM r) AND EXISTS (SELECT 1 FROM payers)
+	LIMIT (SELECT count(*) FROM r) FOR NO KEY UPDATE SKIP LOCKED
+), numbered AS MATERIALIZED (
+	SELECT id, row_number() OVER (ORDER BY id) AS n FROM stripes
+), funded AS MATERIALIZED (
+	SELECT rk.*, s.id AS stripe FROM ranked rk JOIN payers p ON p.id = rk.payer JOIN numbered s ON s.n = rk.n
+	WHERE rk.amount > 0 AND (p.allow_negative OR p.balance >= rk.amount)
+)`)
+	args := append(slices.Clone(b.RowsArgs), b.To)
+	if b.Gate != "" {
+		q.WriteString(b.Gate)
+		args = append(args, b.GateArgs...)
+	} else {
+		q.WriteString(", passed AS (SELECT ord FROM funded)")
+	}
+	q.WriteString(`, written AS MATERIALIZED (
+	SELECT f.*, nextval(pg_get_serial_sequence('entries', 'id')) AS entry_id FROM funded f
+	WHERE f.ord IN (SELECT ord FROM passed) ORDER BY f.ord
+), legs AS (
+	SELECT ord, payer AS id, -amount AS amount, 1 AS leg FROM written
+	UNION ALL SELECT ord, stripe, amount, 2 FROM written
+), moved AS (
+	UPDATE accounts a SET balance = a.balance + legs.amount FROM legs WHERE a.id = legs.id RETURNING a.id
+), entry AS (
+	INSERT INTO entries (id, kind, reference, memo, created_at)
+	SELECT entry_id, ?::text, reference, '', ?::bigint FROM written ORDER BY ord
+), posted AS (
+	INSERT INTO postings (entry_id, account_id, amount)
+	SELECT w.entry_id, legs.id, legs.amount FROM legs JOIN written w USING (ord) ORDER BY legs.ord, legs.leg
+)`)
+	args = append(args, b.Kind, now.UnixMicro())
+	q.WriteString(b.Then)
+	args = append(args, b.ThenArgs...)
+	q.WriteString(`
+SELECT rk.ord, p.id IS NOT NULL, rk.n <= (SELECT count(*) FROM stripes), f.ord IS NOT NULL, COALESCE(w.stripe, 0)`)
+	if b.Result != "" {
+		q.WriteString(", ")
+		q.WriteString(b.Result)
+	}
+	q.WriteString(`
+FROM ranked rk LEFT JOIN payers p ON p.id = rk.payer LEFT JOIN funded f ON f.ord = rk.ord LEFT JOIN written w ON w.ord = rk.ord
+ORDER BY rk.ord`)
+	return d.WriteRows(ctx, q.String(), args, func(rows *sql.Rows) error {
+		var o ChargeOutcome
+		var payer, stripe, funded bool
+		if err := rows.Scan(append([]any{&o.Ord, &payer, &stripe, &funded, &o.Credited}, dest...)...); err != nil {
+			return err
+		}
+		o.Written = o.Credited != 0
+		switch {
+		case !payer:
+			o.Err = ErrNoAccount
+		case !stripe:
+			o.Err = ErrBusy
+		case !funded:
+			o.Err = ErrInsufficientFunds
+		}
+		return each(o)
+	})
+}

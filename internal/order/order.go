@@ -134,6 +134,7 @@ type Service struct {
 	// queue empty.
 	queued  atomic.Int64
 	settles settler // successes waiting to be written together (settle.go)
+	charges charger // new orders waiting to be written together (charges.go)
 	waits   waiters // callers waiting for an order to settle (topup.go)
 }
 
@@ -208,12 +209,8 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 		}
 		var gated bool
 		if s.db.Dialect() == db.Postgres {
-			var gate string
-			var gateArgs []any
-			if req.PartnerReference != "" {
-				gate, gateArgs = claimKeyGate, []any{m.ID, "order", req.PartnerReference, hash, o.Reference, now.UnixMicro()}
-			}
-			o.ID, inflight, gated, err = s.insertChained(ctx, m, o, string(formJSON), sku, attempt, 0, now, leased, gate, gateArgs)
+			o.ID, inflight, gated, err = s.insertBatched(ctx, &pendingCharge{m: m, o: o, form: string(formJSON), sku: sku,
+				attempt: attempt, now: now, leased: leased, idemKey: req.PartnerReference, hash: hash})
 			if errors.Is(err, db.ErrConflict) && try < 3 {
 				continue
 			}
@@ -380,7 +377,7 @@ func (s *Service) insertChained(ctx context.Context, m member.Member, o Order, f
 		Result: "COALESCE((SELECT id FROM ord), 0)",
 	}
 	for try := 0; ; try++ {
-		if c.To, err = s.inflightCandidates(ctx); err != nil {
+		if c.To, err = s.inflightCandidates(ctx, chargeCandidates); err != nil {
 			return 0, 0, false, err
 		}
 		inflight, gated, err = ledger.WriteCharge(ctx, s.db, c, now, &id)
@@ -407,13 +404,13 @@ func (s *Service) insertChained(ctx context.Context, m member.Member, o Order, f
 // and settlements in flight is then negligible.
 const chargeCandidates = 8
 
-// inflightCandidates draws chargeCandidates distinct inflight stripes at
-// random and returns their accounts' ids, creating the accounts the first
-// time.
-func (s *Service) inflightCandidates(ctx context.Context) ([]int64, error) {
-	ids := make([]int64, 0, chargeCandidates)
+// inflightCandidates draws n distinct inflight stripes at random and
+// returns their accounts' ids, creating the accounts the first time.
+func (s *Service) inflightCandidates(ctx context.Context, n int) ([]int64, error) {
+	n = min(n, ledger.ChargeStripes)
+	ids := make([]int64, 0, n)
 	var drawn [ledger.ChargeStripes]bool
-	for len(ids) < chargeCandidates {
+	for len(ids) < n {
 		i := rand.IntN(ledger.ChargeStripes)
 		if drawn[i] {
 			continue

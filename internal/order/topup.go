@@ -146,8 +146,8 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 		}}
 		if s.db.Dialect() == db.Postgres {
 			var gated bool
-			t.ID, inflight, gated, err = s.insertChained(ctx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased,
-				claimReqIDGate, []any{m.ID, req.ReqID, hash, t.Reference, t.ProductCode, t.Customer, t.Amount, t.AdminFee, now.UnixMicro()})
+			t.ID, inflight, gated, err = s.insertBatched(ctx, &pendingCharge{m: m, o: t.Order, form: string(form), sku: q.sku,
+				attempt: q.attempt, base: q.Amount, now: now, leased: leased, reqID: req.ReqID, hash: hash, ewAmount: t.Amount, ewFee: t.AdminFee})
 			if errors.Is(err, db.ErrConflict) && try < 3 {
 				continue
 			}
