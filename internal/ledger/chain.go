@@ -59,7 +59,8 @@ type Charge struct {
 	ThenArgs []any
 	// Result is the caller's result columns. They are scanned whether or
 	// not the charge was written, so each must be non-NULL either way
-	// (COALESCE((SELECT id FROM ord), 0), say).
+	// (COALESCE((SELECT id FROM ord), 0), say). (SELECT balance FROM
+	// payer) is the payer's balance before the charge.
 	Result string
 }
 
@@ -280,6 +281,9 @@ type ChargeOutcome struct {
 	Ord      int64
 	Credited int64 // the account credited; 0 when nothing was written
 	Written  bool
+	// Balance is the payer's balance right after the charge when it was
+	// written, else the balance it was refused on.
+	Balance int64
 	// Err is ErrNoAccount, ErrBusy or ErrInsufficientFunds for a charge
 	// refused before its gate, nil otherwise; a charge that is not
 	// Written with a nil Err was stopped by its gate.
@@ -348,7 +352,8 @@ func WriteCharges(ctx context.Context, d *db.DB, b ChargeBatch, now time.Time, d
 	q.WriteString(b.Then)
 	args = append(args, b.ThenArgs...)
 	q.WriteString(`
-SELECT rk.ord, p.id IS NOT NULL, rk.n <= (SELECT count(*) FROM stripes), f.ord IS NOT NULL, COALESCE(w.stripe, 0)`)
+SELECT rk.ord, p.id IS NOT NULL, rk.n <= (SELECT count(*) FROM stripes), f.ord IS NOT NULL, COALESCE(w.stripe, 0),
+	COALESCE(p.balance, 0) - CASE WHEN w.ord IS NULL THEN 0 ELSE rk.amount END`)
 	if b.Result != "" {
 		q.WriteString(", ")
 		q.WriteString(b.Result)
@@ -359,7 +364,7 @@ ORDER BY rk.ord`)
 	return d.WriteRows(ctx, q.String(), args, func(rows *sql.Rows) error {
 		var o ChargeOutcome
 		var payer, stripe, funded bool
-		if err := rows.Scan(append([]any{&o.Ord, &payer, &stripe, &funded, &o.Credited}, dest...)...); err != nil {
+		if err := rows.Scan(append([]any{&o.Ord, &payer, &stripe, &funded, &o.Credited, &o.Balance}, dest...)...); err != nil {
 			return err
 		}
 		o.Written = o.Credited != 0

@@ -58,13 +58,15 @@ type pendingCharge struct {
 	id, inflight int64
 	gated        bool
 	err          error
-	alone        bool // not settled by the batch: write it alone
+	balance      int64 // the payer's, right after the charge
+	alone        bool  // not settled by the batch: write it alone
 	done         chan struct{}
 }
 
 // insertBatched is insertChained for p, written together with the other
-// orders waiting at the same time.
-func (s *Service) insertBatched(ctx context.Context, p *pendingCharge) (id, inflight int64, gated bool, err error) {
+// orders waiting at the same time; it sets p's answer as insertChained
+// does.
+func (s *Service) insertBatched(ctx context.Context, p *pendingCharge) {
 	p.done = make(chan struct{})
 	q := &s.charges
 	q.mu.Lock()
@@ -79,10 +81,8 @@ func (s *Service) insertBatched(ctx context.Context, p *pendingCharge) (id, infl
 	q.mu.Unlock()
 	<-p.done
 	if p.alone {
-		gate, args := p.gate()
-		return s.insertChained(ctx, p.m, p.o, p.form, p.sku, p.attempt, p.base, p.now, p.leased, gate, args)
+		s.insertChained(ctx, p)
 	}
-	return p.id, p.inflight, p.gated, p.err
 }
 
 // gate returns p's gate for insertChained.
@@ -136,9 +136,7 @@ func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) 
 	if len(batch) == 1 {
 		// Written by this writer all the same, so that the orders that
 		// arrive meanwhile queue for the next batch.
-		p := batch[0]
-		gate, args := p.gate()
-		p.id, p.inflight, p.gated, p.err = s.insertChained(ctx, p.m, p.o, p.form, p.sku, p.attempt, p.base, p.now, p.leased, gate, args)
+		s.insertChained(ctx, batch[0])
 		return
 	}
 	n := len(batch)
@@ -211,10 +209,10 @@ func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) 
 	var id int64
 	err = ledger.WriteCharges(ctx, s.db, b, batch[0].now, []any{&id}, func(o ledger.ChargeOutcome) error {
 		p := batch[o.Ord]
-		p.id, p.inflight, p.gated, p.err, p.alone = 0, 0, false, nil, false
+		p.id, p.inflight, p.gated, p.err, p.alone, p.balance = 0, 0, false, nil, false, 0
 		switch {
 		case o.Written:
-			p.id, p.inflight, p.gated = id, o.Credited, true
+			p.id, p.inflight, p.gated, p.balance = id, o.Credited, true, o.Balance
 		case errors.Is(o.Err, ledger.ErrBusy):
 			p.alone = true
 		case o.Err != nil && (p.idemKey != "" || p.reqID != ""):

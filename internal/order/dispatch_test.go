@@ -304,7 +304,8 @@ func TestSettlementsAreIsolated(t *testing.T) {
 
 // TestAwaitTopupGetsTheSettledState: a top-up dispatched at creation and
 // settled in this process wakes its waiter with the state the settlement
-// wrote, field for field what a read of the top-up then returns.
+// wrote, field for field what a read of the top-up then returns, and with
+// the balance its charge left.
 func TestAwaitTopupGetsTheSettledState(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -329,6 +330,12 @@ func TestAwaitTopupGetsTheSettledState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The answer to the charging request carries the balance its
+			// charge left; a read of the top-up knows nothing of it.
+			if want := 1_000_000 - int64(i+1)*51_500; !got.Charged || got.BalanceAfter != want {
+				t.Errorf("%s: charged %v, balance after %d, want %d", cust, got.Charged, got.BalanceAfter, want)
+			}
+			got.Charged, got.BalanceAfter = false, 0
 			if got.Status != c.status || got != read {
 				t.Errorf("%s: awaited\n%+v\nread\n%+v", cust, got, read)
 			}

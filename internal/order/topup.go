@@ -40,6 +40,10 @@ type Topup struct {
 	ReqID    string
 	Amount   int64
 	AdminFee int64
+	// Charged is true on the top-up CreateTopup has just created, and
+	// then BalanceAfter is the member's balance right after its charge.
+	Charged      bool
+	BalanceAfter int64
 	// wait, on a top-up CreateTopup has just created, was registered
 	// before the top-up went to a worker, so that AwaitTopup need not read
 	// it first to learn whether it settled already.
@@ -146,8 +150,11 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 		}}
 		if s.db.Dialect() == db.Postgres {
 			var gated bool
-			t.ID, inflight, gated, err = s.insertBatched(ctx, &pendingCharge{m: m, o: t.Order, form: string(form), sku: q.sku,
-				attempt: q.attempt, base: q.Amount, now: now, leased: leased, reqID: req.ReqID, hash: hash, ewAmount: t.Amount, ewFee: t.AdminFee})
+			c := &pendingCharge{m: m, o: t.Order, form: string(form), sku: q.sku, attempt: q.attempt, base: q.Amount, now: now,
+				leased: leased, reqID: req.ReqID, hash: hash, ewAmount: t.Amount, ewFee: t.AdminFee}
+			s.insertBatched(ctx, c)
+			t.ID, inflight, gated, err = c.id, c.inflight, c.gated, c.err
+			t.Charged, t.BalanceAfter = gated && err == nil, c.balance
 			if errors.Is(err, db.ErrConflict) && try < 3 {
 				continue
 			}
@@ -163,8 +170,11 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 			if prior, err = s.claimReqID(tx, m.ID, req.ReqID, hash, t, now); err != nil || prior {
 				return err
 			}
-			t.ID, inflight, err = s.insert(tx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased)
-			return err
+			if t.ID, inflight, err = s.insert(tx, m, t.Order, string(form), q.sku, q.attempt, q.Amount, now, leased); err != nil {
+				return err
+			}
+			t.Charged = true
+			return tx.QueryRow("SELECT balance FROM accounts WHERE id = ?", m.AccountID).Scan(&t.BalanceAfter)
 		})
 		if errors.Is(err, db.ErrConflict) && try < 3 {
 			continue // a reference drawn twice: draw again

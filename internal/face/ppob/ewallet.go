@@ -123,11 +123,19 @@ func TransactionStatus(orders *order.Service, members *member.Store, logger *slo
 // writeTopup answers with a transaction's state: SUCCESS (000, with its
 // serial number), FAILED (050; the charge has been returned) or PENDING
 // (068).
+//
+// The balance is the member's right after this transaction: on the answer
+// to the request that charged it, the balance the charge left (as the
+// reference's example shows, balance before minus balance_used), unless
+// the charge has been returned since; otherwise the balance now.
 func writeTopup(w http.ResponseWriter, r *http.Request, members *member.Store, logger *slog.Logger, t order.Topup) {
-	bal, err := balance(r.Context(), members, t.MemberID)
-	if err != nil {
-		writeFault(w, r, logger, err)
-		return
+	bal := money(t.BalanceAfter)
+	if !t.Charged || t.Status == order.Failed {
+		var err error
+		if bal, err = balance(r.Context(), members, t.MemberID); err != nil {
+			writeFault(w, r, logger, err)
+			return
+		}
 	}
 	d := txData{ReqID: t.ReqID, RefID: t.Reference, ProductID: t.ProductCode, CustID: t.Customer,
 		Amount: money(t.Amount), UnitPrice: money(t.Price), BalanceUsed: money(t.Price), Balance: bal, SerialNo: t.SN}
