@@ -296,9 +296,9 @@ type ChargeOutcome struct {
 // statement has to run again (a deadlock), each is called again from the
 // first row.
 //
-// The statement locks the payers' accounts in account order, takes up to
-// one free candidate per charge (FOR NO KEY UPDATE SKIP LOCKED, never
-// waiting), checks each charge's funds under its payer's lock, runs the
+// The statement locks the payers' accounts in account order, checks each
+// charge's funds under its payer's lock, takes one free candidate for each
+// funded charge (FOR NO KEY UPDATE SKIP LOCKED, never waiting), runs the
 // gate, and then moves the balances and inserts an entry with two postings
 // for each charge that passed, all or nothing per charge; as Charge, it
 // never waits for a lock while holding a stripe.
@@ -316,15 +316,17 @@ func WriteCharges(ctx context.Context, d *db.DB, b ChargeBatch, now time.Time, d
 	SELECT r.*, row_number() OVER (ORDER BY r.ord) AS n FROM r
 ), payers AS MATERIALIZED (
 	SELECT a.id, a.balance, a.allow_negative FROM accounts a WHERE a.id IN (SELECT payer FROM r) ORDER BY a.id FOR NO KEY UPDATE
+), eligible AS MATERIALIZED (
+	SELECT rk.*, row_number() OVER (ORDER BY rk.ord) AS e FROM ranked rk JOIN payers p ON p.id = rk.payer
+	WHERE rk.amount > 0 AND (p.allow_negative OR p.balance >= rk.amount)
 ), stripes AS MATERIALIZED (
 	SELECT a.id FROM accounts a
-	WHERE a.id = ANY (?::bigint[]) AND a.id NOT IN (SELECT payer FROM r) AND EXISTS (SELECT 1 FROM payers)
-	LIMIT (SELECT count(*) FROM r) FOR NO KEY UPDATE SKIP LOCKED
+	WHERE a.id = ANY (?::bigint[]) AND a.id NOT IN (SELECT payer FROM r)
+	LIMIT (SELECT count(*) FROM eligible) FOR NO KEY UPDATE SKIP LOCKED
 ), numbered AS MATERIALIZED (
 	SELECT id, row_number() OVER (ORDER BY id) AS n FROM stripes
 ), funded AS MATERIALIZED (
-	SELECT rk.*, s.id AS stripe FROM ranked rk JOIN payers p ON p.id = rk.payer JOIN numbered s ON s.n = rk.n
-	WHERE rk.amount > 0 AND (p.allow_negative OR p.balance >= rk.amount)
+	SELECT el.*, s.id AS stripe FROM eligible el JOIN numbered s ON s.n = el.e
 )`)
 	args := append(slices.Clone(b.RowsArgs), b.To)
 	if b.Gate != "" {
@@ -352,29 +354,30 @@ func WriteCharges(ctx context.Context, d *db.DB, b ChargeBatch, now time.Time, d
 	q.WriteString(b.Then)
 	args = append(args, b.ThenArgs...)
 	q.WriteString(`
-SELECT rk.ord, p.id IS NOT NULL, rk.n <= (SELECT count(*) FROM stripes), f.ord IS NOT NULL, COALESCE(w.stripe, 0),
+SELECT rk.ord, p.id IS NOT NULL, el.ord IS NOT NULL, f.ord IS NOT NULL, COALESCE(w.stripe, 0),
 	COALESCE(p.balance, 0) - CASE WHEN w.ord IS NULL THEN 0 ELSE rk.amount END`)
 	if b.Result != "" {
 		q.WriteString(", ")
 		q.WriteString(b.Result)
 	}
 	q.WriteString(`
-FROM ranked rk LEFT JOIN payers p ON p.id = rk.payer LEFT JOIN funded f ON f.ord = rk.ord LEFT JOIN written w ON w.ord = rk.ord
+FROM ranked rk LEFT JOIN payers p ON p.id = rk.payer LEFT JOIN eligible el ON el.ord = rk.ord
+	LEFT JOIN funded f ON f.ord = rk.ord LEFT JOIN written w ON w.ord = rk.ord
 ORDER BY rk.ord`)
 	return d.WriteRows(ctx, q.String(), args, func(rows *sql.Rows) error {
 		var o ChargeOutcome
-		var payer, stripe, funded bool
-		if err := rows.Scan(append([]any{&o.Ord, &payer, &stripe, &funded, &o.Credited, &o.Balance}, dest...)...); err != nil {
+		var payer, funded, stripe bool
+		if err := rows.Scan(append([]any{&o.Ord, &payer, &funded, &stripe, &o.Credited, &o.Balance}, dest...)...); err != nil {
 			return err
 		}
 		o.Written = o.Credited != 0
 		switch {
 		case !payer:
 			o.Err = ErrNoAccount
-		case !stripe:
-			o.Err = ErrBusy
 		case !funded:
 			o.Err = ErrInsufficientFunds
+		case !stripe:
+			o.Err = ErrBusy
 		}
 		return each(o)
 	})

@@ -419,3 +419,38 @@ func TestWriteChargesConcurrentBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteChargesRefusedRowTakesNoCandidate proves that a charge refused
+// for its payer (unfunded, or no such account) uses up no free candidate:
+// with one candidate free, the funded charge after them gets it.
+func TestWriteChargesRefusedRowTakesNoCandidate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		chargesOnlyPostgres(t, d)
+		ctx := context.Background()
+		ids := setup(t, d, 0, 1000, 0, 0)
+		empty, payer, free, held := ids[0], ids[1], ids[2], ids[3]
+		release := holdRowLocks(t, d, held)
+		rows, args := batchRows([]batchRow{
+			{0, empty, 100, "EMPTY"},
+			{1, 1 << 40, 100, "NOBODY"},
+			{2, payer, 100, "PAID"},
+		})
+		got, err := writeBatch(ctx, d, ledger.ChargeBatch{Rows: rows, RowsArgs: args, To: []int64{free, held}, Kind: "order"}, nil, nil)
+		if !release() {
+			t.Fatal("the batch waited for the held candidate")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || !errors.Is(got[0].Err, ledger.ErrInsufficientFunds) || !errors.Is(got[1].Err, ledger.ErrNoAccount) {
+			t.Fatalf("outcomes %+v, want insufficient funds, no account, written", got)
+		}
+		if o := got[2]; !o.Written || o.Err != nil || o.Credited != free || o.Balance != 900 {
+			t.Fatalf("funded charge: %+v; want written to %d leaving 900", o, free)
+		}
+		if b := balance(t, d, free); b != 100 {
+			t.Fatalf("free candidate holds %d, want 100", b)
+		}
+		mustVerify(t, d)
+	})
+}

@@ -177,17 +177,17 @@ func TestWriteChargeBatchMixed(t *testing.T) {
 		md := w.addMember(t, "member-d", 1000)
 		me := w.addMember(t, "member-e", 999)
 
-		earlier, replayed, err := w.svc.Create(ctx, mc, req("GAME-10", "33330000", "KEY-C"))
+		earlier, replayed, err := w.svc.Create(ctx, mc, req("GAME-10", "33331234", "KEY-C"))
 		if err != nil || replayed {
 			t.Fatalf("C's earlier order: %v %v", replayed, err)
 		}
 		ordersBefore := countWhere(t, d, "orders", "TRUE")
 
-		a := w.pendingFor(t, ma, "11110000", "")
-		b := w.pendingFor(t, mb, "22220000", "")
-		c := w.pendingFor(t, mc, "33330000", "KEY-C") // the same request again
-		dd := w.pendingFor(t, md, "44440000", "KEY-D")
-		e := w.pendingFor(t, me, "55550000", "KEY-E")
+		a := w.pendingFor(t, ma, "11112222", "")
+		b := w.pendingFor(t, mb, "22221234", "")
+		c := w.pendingFor(t, mc, "33331234", "KEY-C") // the same request again
+		dd := w.pendingFor(t, md, "44441234", "KEY-D")
+		e := w.pendingFor(t, me, "55551234", "KEY-E")
 		w.svc.writeChargeBatch(ctx, []*pendingCharge{a, b, c, dd, e})
 
 		requireWritten(t, w, "A", a)
@@ -313,7 +313,7 @@ func TestCreateConcurrentBatched(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				m := ms[i%members]
-				o, replayed, err := w.svc.Create(ctx, m, req("GAME-10", fmt.Sprintf("7%07d", i), ""))
+				o, replayed, err := w.svc.Create(ctx, m, req("GAME-10", fmt.Sprintf("7%03d1234", i), ""))
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
