@@ -31,6 +31,7 @@ type benchOptions struct {
 	settle     time.Duration
 	cpuprofile string
 	ppob       bool // drive the PPOB face's e-wallet transaction instead
+	partnerRef bool // send a fresh partner_reference with every prepaid order
 }
 
 // benchCmd is the load generator: it runs a kios (the same wiring as kios
@@ -47,6 +48,7 @@ func benchCmd(ctx context.Context, args []string, e env) error {
 		fs.StringVar(&o.product, "product", "MLBB-BJ-V3-ALLMLBB_ID_5", "product code to order (from the demo catalog)")
 		fs.DurationVar(&o.settle, "settle-timeout", 5*time.Minute, "how long to wait for the orders to settle")
 		fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
+		fs.BoolVar(&o.partnerRef, "partner-reference", false, "send a fresh partner_reference with every prepaid order, as resellers' systems do")
 		fs.BoolVar(&o.ppob, "ppob", false, "drive POST /api/v1/merchant/ppob/ewallet/transaction (GOPAY unless --product is given), each answer waiting for the supplier")
 	})
 	if err != nil {
@@ -227,6 +229,10 @@ func drive(ctx context.Context, base string, creds []benchCred, o benchOptions) 
 				var kind string
 				if o.ppob {
 					kind = postTopup(client, base, cred, o.product, fmt.Sprintf("B%d-%d", c, len(lat)+len(fails)))
+				} else if o.partnerRef {
+					kind = postOrder(client, base, cred, fmt.Appendf(nil,
+						`{"target_product_code":%q,"id":"1122334455","server":"1234","partner_reference":"B%d-%d-%d"}`,
+						o.product, begin.UnixNano(), c, len(lat)+len(fails)))
 				} else {
 					kind = postOrder(client, base, cred, body)
 				}
