@@ -26,8 +26,9 @@ import (
 // maxChargeBatch bounds the orders one statement carries.
 const maxChargeBatch = 64
 
-// chargeWriters bounds the batches written at the same time.
-const chargeWriters = 4
+// chargeWriters bounds the batches written at the same time (see
+// settleWriters for why so few).
+const chargeWriters = 2
 
 // charger is the queue of orders waiting to be written. The zero value is
 // ready to use.
