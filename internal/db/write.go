@@ -76,13 +76,22 @@ func (d *DB) writePostgres(ctx context.Context, fn func(tx *Tx) error) error {
 		if !retryable(err) || attempt >= 20 {
 			return err
 		}
-		// Back off a little, with jitter, so the contenders spread out.
-		wait := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := backOff(ctx, attempt); err != nil {
+			return err
 		}
+	}
+}
+
+// backOff pauses before another attempt at a statement PostgreSQL aborted
+// for a concurrent one: a little, with jitter, so that the contenders
+// spread out. It returns ctx's error if ctx ends first.
+func backOff(ctx context.Context, attempt int) error {
+	wait := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
 	}
 }
 
@@ -105,28 +114,9 @@ func (d *DB) WriteOne(ctx context.Context, q string, args []any, dest ...any) er
 	if d.dialect != Postgres {
 		return d.Write(ctx, func(tx *Tx) error { return tx.QueryRow(q, args...).Scan(dest...) })
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	done, err := d.turn(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	q = d.Rebind(q)
-	sent := context.WithoutCancel(ctx)
-	for attempt := 1; ; attempt++ {
-		err := mapErr(d.write.QueryRowContext(sent, q, args...).Scan(dest...))
-		if err == nil || !retryable(err) || attempt >= 20 {
-			return err
-		}
-		wait := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-	}
+	return d.statement(ctx, func(sent context.Context, q string) error {
+		return d.write.QueryRowContext(sent, q, args...).Scan(dest...)
+	}, q)
 }
 
 // WriteRows is WriteOne for a statement that returns rows: fn is called
@@ -134,7 +124,10 @@ func (d *DB) WriteOne(ctx context.Context, q string, args []any, dest ...any) er
 // durable. When the statement runs again (PostgreSQL aborted it for a
 // concurrent one), fn is called again from the first row.
 func (d *DB) WriteRows(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
-	each := func(rows *sql.Rows) error {
+	each := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
 		defer rows.Close()
 		for rows.Next() {
 			if err := fn(rows); err != nil {
@@ -147,14 +140,19 @@ func (d *DB) WriteRows(ctx context.Context, q string, args []any, fn func(*sql.R
 		return rows.Close()
 	}
 	if d.dialect != Postgres {
-		return d.Write(ctx, func(tx *Tx) error {
-			rows, err := tx.Query(q, args...)
-			if err != nil {
-				return err
-			}
-			return each(rows)
-		})
+		return d.Write(ctx, func(tx *Tx) error { return each(tx.Query(q, args...)) })
 	}
+	return d.statement(ctx, func(sent context.Context, q string) error {
+		return each(d.write.QueryContext(sent, q, args...))
+	}, q)
+}
+
+// statement runs one PostgreSQL statement as a transaction of its own for
+// WriteOne and WriteRows: run sends q (rebound) under a context that the
+// caller's cancellation does not reach, and is called again, after a
+// jittered pause, while PostgreSQL aborts the statement for a concurrent
+// one.
+func (d *DB) statement(ctx context.Context, run func(sent context.Context, q string) error, q string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -166,19 +164,12 @@ func (d *DB) WriteRows(ctx context.Context, q string, args []any, fn func(*sql.R
 	q = d.Rebind(q)
 	sent := context.WithoutCancel(ctx)
 	for attempt := 1; ; attempt++ {
-		rows, err := d.write.QueryContext(sent, q, args...)
-		if err == nil {
-			err = each(rows)
-		}
-		err = mapErr(err)
+		err := mapErr(run(sent, q))
 		if err == nil || !retryable(err) || attempt >= 20 {
 			return err
 		}
-		wait := time.Duration(rand.Int64N(int64(attempt) * int64(time.Millisecond)))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := backOff(ctx, attempt); err != nil {
+			return err
 		}
 	}
 }
