@@ -81,9 +81,9 @@ func checkOrders(t *testing.T, d *db.DB, acks []orderAck) {
 	ctx := context.Background()
 	type row struct {
 		id, member, account, price, inflight int64
-		pref, status                          string
-		job                                   bool
-		key                                   string
+		pref, status                         string
+		job                                  bool
+		key                                  string
 	}
 	orders := map[string]row{}
 	rows, err := d.Query(ctx, `SELECT o.reference, o.id, o.member_id, m.account_id, o.price, o.inflight, o.partner_reference, o.status,
