@@ -12,145 +12,17 @@ import (
 	"kios/internal/db"
 )
 
-// Charge is a transfer from one account, checked for funds, to whichever
-// of several accounts (the stripes of a system account) no concurrent
-// transaction holds. On PostgreSQL it is written in one statement together
-// with the caller's own rows: the whole business write (an order with its
-// charge, say) is then one implicit transaction and one round trip
-// (db.WriteOne), where db.Write needs at least a BEGIN, a statement per
-// row and a COMMIT, each a round trip that costs PostgreSQL more CPU than
-// the write itself (docs/performance.md).
-//
-// The statement WriteCharge runs
-//
-//   - locks the payer's account (waiting for a concurrent entry to commit,
-//     and then reading its new balance);
-//   - locks the first of To that no other transaction holds, skipping the
-//     others without waiting (credited): a credit cannot overdraw, so any
-//     stripe does, and the charge never queues behind another order or a
-//     settlement batch that holds a stripe;
-//   - checks that the payer can pay (funded);
-//   - runs Gate, when given: a data-modifying statement (an idempotency
-//     key's INSERT … ON CONFLICT DO NOTHING RETURNING 1, say) that writes
-//     only when the charge is funded, which it must check with
-//     "WHERE (SELECT ok FROM funded)", and whose empty result stops the
-//     rest;
-//   - moves both balances, inserts the entry and its postings, and then
-//     runs Then, the caller's own common table expressions, which select
-//     FROM entry (one row, id, when the money moved; none otherwise) and
-//     may name the account credited as (SELECT id FROM credited).
-//
-// Either all of it is written or nothing is: the balance was checked under
-// the payer's row lock, and every write depends on the check and the
-// gate's row. The payer is locked before the credited stripe, and the
-// stripe is taken without waiting, so a charge never waits while holding
-// a lock another transaction waits for. The accounts' CHECK constraint
-// stays the second guard behind the check.
-type Charge struct {
-	From      int64
-	To        []int64 // candidates for the credit, in no particular order
-	Amount    int64
-	Kind      string
-	Reference string
-
-	Gate     string // optional: "INSERT … WHERE (SELECT ok FROM funded) ON CONFLICT DO NOTHING RETURNING 1"
-	GateArgs []any
-	Then     string // optional: ", name AS (INSERT … SELECT … FROM entry …)"…
-	ThenArgs []any
-	// Result is the caller's result columns. They are scanned whether or
-	// not the charge was written, so each must be non-NULL either way
-	// (COALESCE((SELECT id FROM ord), 0), say). (SELECT balance FROM
-	// payer) is the payer's balance before the charge.
-	Result string
-}
-
-// Errors of a charge.
+// Errors of a batch of charges.
 var (
-	// ErrChainDialect reports a Charge written on a database other than
+	// ErrChainDialect reports WriteCharges called on a database other than
 	// PostgreSQL.
-	ErrChainDialect = errors.New("ledger: a chained charge needs PostgreSQL")
-	// ErrBusy reports that no account offered for a charge's credit could
-	// be taken: each was held by another transaction (or named no
-	// account, or the payer). Nothing was written, and the charge may be
-	// tried again with other candidates.
+	ErrChainDialect = errors.New("ledger: a batch of charges in one statement needs PostgreSQL")
+	// ErrBusy reports a charge for which no account offered for the
+	// credit could be taken: each was held by another transaction (or
+	// named no account, or a payer). Nothing was written for it, and it
+	// may be tried again with other candidates.
 	ErrBusy = errors.New("ledger: every account offered for the credit is busy")
 )
-
-// query returns the charge's statement and its arguments. Its row is four
-// columns of the charge's own, then the caller's Result columns.
-func (c Charge) query(now time.Time) (string, []any) {
-	var b strings.Builder
-	b.WriteString(`WITH payer AS MATERIALIZED (
-	SELECT a.id, a.balance, a.allow_negative FROM accounts a WHERE a.id = ?::bigint FOR NO KEY UPDATE
-), credited AS MATERIALIZED (
-	SELECT a.id FROM accounts a WHERE a.id = ANY (?::bigint[]) AND a.id <> ?::bigint AND EXISTS (SELECT 1 FROM payer)
-	LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED
-), funded AS MATERIALIZED (
-	SELECT EXISTS (SELECT 1 FROM credited) AND COALESCE((SELECT allow_negative OR balance >= ?::bigint FROM payer), FALSE) AS ok
-), gate AS (`)
-	args := []any{c.From, c.To, c.From, c.Amount}
-	if c.Gate != "" {
-		b.WriteString(c.Gate)
-		args = append(args, c.GateArgs...)
-	} else {
-		b.WriteString("SELECT 1 WHERE (SELECT ok FROM funded)")
-	}
-	b.WriteString(`), legs AS (
-	SELECT 1 AS ord, id, -?::bigint AS amount FROM payer
-	UNION ALL SELECT 2, id, ?::bigint FROM credited
-), moved AS (
-	UPDATE accounts a SET balance = a.balance + legs.amount FROM legs
-	WHERE a.id = legs.id AND EXISTS (SELECT 1 FROM gate) AND (SELECT ok FROM funded)
-	RETURNING a.id
-), entry AS (
-	INSERT INTO entries (kind, reference, memo, created_at)
-	SELECT ?::text, ?::text, '', ?::bigint WHERE EXISTS (SELECT 1 FROM gate) AND (SELECT ok FROM funded)
-	RETURNING id
-), posted AS (
-	INSERT INTO postings (entry_id, account_id, amount)
-	SELECT entry.id, legs.id, legs.amount FROM entry, legs ORDER BY legs.ord
-)`)
-	args = append(args, c.Amount, c.Amount, c.Kind, c.Reference, now.UnixMicro())
-	b.WriteString(c.Then)
-	args = append(args, c.ThenArgs...)
-	b.WriteString("\nSELECT (SELECT count(*) FROM payer), COALESCE((SELECT id FROM credited), 0), (SELECT ok FROM funded), EXISTS (SELECT 1 FROM gate)")
-	if c.Result != "" {
-		b.WriteString(", ")
-		b.WriteString(c.Result)
-	}
-	return b.String(), args
-}
-
-// WriteCharge writes c as one statement of its own (db.WriteOne), durable
-// when it returns, and scans the caller's Result columns into dest. It
-// returns the account credited, and gated false when the gate found its
-// key taken, in which case nothing was written. A refused charge writes
-// nothing and returns ErrNoAccount, ErrInsufficientFunds or ErrBusy. On
-// SQLite it returns ErrChainDialect: callers there use Post inside
-// db.Write, whose group commit already shares one transaction among many.
-func WriteCharge(ctx context.Context, d *db.DB, c Charge, now time.Time, dest ...any) (credited int64, gated bool, err error) {
-	if d.Dialect() != db.Postgres {
-		return 0, false, ErrChainDialect
-	}
-	if c.Amount <= 0 || len(c.To) == 0 || c.Kind == "" {
-		return 0, false, fmt.Errorf("%w: charge of %d from %d to %d accounts", ErrUnbalanced, c.Amount, c.From, len(c.To))
-	}
-	q, args := c.query(now)
-	var payer int64
-	var funded, gate bool
-	if err := d.WriteOne(ctx, q, args, append([]any{&payer, &credited, &funded, &gate}, dest...)...); err != nil {
-		return 0, false, err
-	}
-	switch {
-	case payer == 0:
-		return 0, false, fmt.Errorf("%w: id %d", ErrNoAccount, c.From)
-	case credited == 0:
-		return 0, false, ErrBusy
-	case !funded:
-		return 0, false, ErrInsufficientFunds
-	}
-	return credited, gate, nil
-}
 
 // PostMany writes entries inside tx, as Post writes each, but on
 // PostgreSQL in one statement: every account's balance moves once, by the
@@ -243,12 +115,18 @@ const postManySQL = `WITH p (ord, account, amount) AS (
 )
 SELECT (SELECT count(*) FROM locked), (SELECT count(*) FROM moved), (SELECT count(*) FROM ids)`
 
-// ChargeBatch is many charges written in one PostgreSQL statement (see
+// ChargeBatch is charges from payers to whichever of several accounts (the
+// stripes of a system account) no concurrent transaction holds, written in
+// one PostgreSQL statement together with the caller's own rows (see
 // WriteCharges), each standing on its own: a charge refused (unfunded, no
 // free stripe, its gate) writes nothing of its own and holds back no other.
-// One statement for many orders shares what a statement costs PostgreSQL
-// whatever its size (planning, locking its tables, starting the executor,
-// the commit), which is most of what one order costs it.
+// The whole business write (orders with their charges, say) is then one
+// implicit transaction and one round trip, where db.Write needs a BEGIN, a
+// statement per row and a COMMIT, each a round trip that costs PostgreSQL
+// more CPU than the write itself; and one statement for many orders shares
+// what a statement costs whatever its size (planning, locking its tables,
+// starting the executor, the commit), which is most of what one order
+// costs (docs/performance.md). A batch of one is fine.
 type ChargeBatch struct {
 	// Rows is a query with one row per charge, with at least the columns
 	// ord (bigint, distinct), payer (bigint), amount (bigint, > 0) and
@@ -296,12 +174,26 @@ type ChargeOutcome struct {
 // statement has to run again (a deadlock), each is called again from the
 // first row.
 //
-// The statement locks the payers' accounts in account order, checks each
-// charge's funds under its payer's lock, takes one free candidate for each
-// funded charge (FOR NO KEY UPDATE SKIP LOCKED, never waiting), runs the
-// gate, and then moves the balances and inserts an entry with two postings
-// for each charge that passed, all or nothing per charge; as Charge, it
-// never waits for a lock while holding a stripe.
+// The statement
+//
+//   - locks the payers' accounts in account order (waiting for concurrent
+//     entries to commit, and then reading their new balances);
+//   - checks each charge's funds under its payer's lock;
+//   - takes one free candidate for each funded charge, skipping the held
+//     ones without waiting (FOR NO KEY UPDATE SKIP LOCKED): a credit cannot
+//     overdraw, so any stripe does, and a charge never queues behind
+//     another or behind a settlement batch that holds a stripe;
+//   - runs the gate (an idempotency key's INSERT … ON CONFLICT DO NOTHING,
+//     say, for the funded rows only);
+//   - moves the balances and inserts an entry with two postings for each
+//     charge that passed, then runs the caller's Then.
+//
+// Each charge is all or nothing: its payer's balance was checked under the
+// payer's lock, and every write of it depends on the check and its gate.
+// Payers are locked before any stripe, and stripes are taken without
+// waiting, so the statement never waits while holding a lock another
+// transaction waits for. The accounts' CHECK constraint stays the second
+// guard behind the check.
 func WriteCharges(ctx context.Context, d *db.DB, b ChargeBatch, now time.Time, dest []any, each func(ChargeOutcome) error) error {
 	if d.Dialect() != db.Postgres {
 		return ErrChainDialect
@@ -312,12 +204,10 @@ func WriteCharges(ctx context.Context, d *db.DB, b ChargeBatch, now time.Time, d
 	var q strings.Builder
 	q.WriteString("WITH r AS (")
 	q.WriteString(b.Rows)
-	q.WriteString(`), ranked AS MATERIALIZED (
-	SELECT r.*, row_number() OVER (ORDER BY r.ord) AS n FROM r
-), payers AS MATERIALIZED (
+	q.WriteString(`), payers AS MATERIALIZED (
 	SELECT a.id, a.balance, a.allow_negative FROM accounts a WHERE a.id IN (SELECT payer FROM r) ORDER BY a.id FOR NO KEY UPDATE
 ), eligible AS MATERIALIZED (
-	SELECT rk.*, row_number() OVER (ORDER BY rk.ord) AS e FROM ranked rk JOIN payers p ON p.id = rk.payer
+	SELECT rk.*, row_number() OVER (ORDER BY rk.ord) AS e FROM r rk JOIN payers p ON p.id = rk.payer
 	WHERE rk.amount > 0 AND (p.allow_negative OR p.balance >= rk.amount)
 ), stripes AS MATERIALIZED (
 	SELECT a.id FROM accounts a
@@ -361,7 +251,7 @@ SELECT rk.ord, p.id IS NOT NULL, el.ord IS NOT NULL, f.ord IS NOT NULL, COALESCE
 		q.WriteString(b.Result)
 	}
 	q.WriteString(`
-FROM ranked rk LEFT JOIN payers p ON p.id = rk.payer LEFT JOIN eligible el ON el.ord = rk.ord
+FROM r rk LEFT JOIN payers p ON p.id = rk.payer LEFT JOIN eligible el ON el.ord = rk.ord
 	LEFT JOIN funded f ON f.ord = rk.ord LEFT JOIN written w ON w.ord = rk.ord
 ORDER BY rk.ord`)
 	return d.WriteRows(ctx, q.String(), args, func(rows *sql.Rows) error {

@@ -37,7 +37,7 @@ func Total(ctx context.Context, d *db.DB, code string) (int64, error) {
 }
 
 // ChargeStripes is how many stripes of system:inflight a charge written by
-// WriteCharge chooses its credit among: more than Stripes, so that the
+// WriteCharges chooses a charge's credit among: more than Stripes, so that the
 // stripes that concurrent orders and settlement batches hold leave plenty
 // free.
 const ChargeStripes = 256

@@ -24,7 +24,7 @@ func inflightOfOrder(t *testing.T, d *db.DB, ref string) int64 {
 
 // TestReplayAfterTheBalanceIsSpent: a request repeating an earlier order's
 // partner_reference is answered with that order even when the balance no
-// longer covers the price (on PostgreSQL the chained charge is refused
+// longer covers the price (on PostgreSQL the batched charge is refused
 // before its gate and the transaction finds the key); a new key is refused
 // for the balance, and nothing is charged twice.
 func TestReplayAfterTheBalanceIsSpent(t *testing.T) {
@@ -69,7 +69,7 @@ func TestReplayAfterTheBalanceIsSpent(t *testing.T) {
 func TestCreateWhenEveryStripeIsHeld(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		if d.Dialect() != db.Postgres {
-			t.Skip("SQLite has no chained charge: every order is written by the transaction")
+			t.Skip("SQLite has no batched charge: every order is written by the transaction")
 		}
 		ctx := context.Background()
 		w := newWorld(t, d, 5000, simulator.Config{})

@@ -11,17 +11,19 @@ import (
 	"kios/internal/member"
 )
 
-// Batched charges (PostgreSQL). A new order is one statement of its own
-// (insertChained), but a statement costs PostgreSQL about as much to plan,
-// lock, start and commit as the order's rows cost to write. Orders created
-// at the same time are therefore written together: a writer goroutine
-// writes every order waiting, in one statement (ledger.WriteCharges), and
-// goes on while more have arrived during that write; the callers wait for
-// their answer. Each order in it stands alone: one refused (no funds,
-// its idempotency key taken) writes nothing of its own and holds back no
-// other, and an order the batch could not settle either way is written
-// alone, as before. The same idea as the settlements' (settle.go), and as
-// SQLite's group commit in db.Write.
+// Batched charges (PostgreSQL). A new order, its charge, its job and its
+// idempotency key (or req_id) are one statement, a transaction of its own
+// (ledger.WriteCharges), where a db.Write would be five round trips; and a
+// statement costs PostgreSQL about as much to plan, lock, start and commit
+// as the order's rows cost to write. Orders created at the same time are
+// therefore written together: a writer goroutine writes every order
+// waiting in one statement, and goes on while more have arrived during
+// that write; the callers wait for their answer. Each order in it stands
+// alone: one refused (no funds, its idempotency key taken) writes nothing
+// of its own and holds back no other; one that got no free inflight
+// stripe, or whose batch failed as a whole, is tried again in a batch of
+// its own. The same idea as the settlements' (settle.go), and as SQLite's
+// group commit in db.Write.
 
 // maxChargeBatch bounds the orders one statement carries.
 const maxChargeBatch = 64
@@ -55,18 +57,21 @@ type pendingCharge struct {
 	ewAmount       int64  // an e-wallet top-up's amount and admin fee
 	ewFee          int64
 
-	// The answer, as insertChained gives it.
-	id, inflight int64
+	// The answer. gated false with a nil err means that nothing was
+	// written and the order is for the transaction of Create or
+	// CreateTopup: its key was taken, it was refused behind a key, or no
+	// stripe was free.
+	id, inflight int64 // the order, and the stripe its price went to
 	gated        bool
 	err          error
 	balance      int64 // the payer's, right after the charge
-	alone        bool  // not settled by the batch: write it alone
+	alone        bool  // not settled by its batch: try it in a batch of its own
 	done         chan struct{}
 }
 
-// insertBatched is insertChained for p, written together with the other
-// orders waiting at the same time; it sets p's answer as insertChained
-// does.
+// insertBatched writes p's order, charge, job and key in one statement,
+// together with the other orders waiting at the same time, and sets p's
+// answer.
 func (s *Service) insertBatched(ctx context.Context, p *pendingCharge) {
 	p.done = make(chan struct{})
 	q := &s.charges
@@ -81,20 +86,14 @@ func (s *Service) insertBatched(ctx context.Context, p *pendingCharge) {
 	}
 	q.mu.Unlock()
 	<-p.done
+	// Alone, with other stripes drawn: four tries, then the transaction,
+	// which waits for its reference's stripe.
+	for try := 0; p.alone && try < 4; try++ {
+		s.writeChargeBatch(ctx, []*pendingCharge{p})
+	}
 	if p.alone {
-		s.insertChained(ctx, p)
+		p.alone, p.gated, p.err = false, false, nil
 	}
-}
-
-// gate returns p's gate for insertChained.
-func (p *pendingCharge) gate() (string, []any) {
-	switch {
-	case p.reqID != "":
-		return claimReqIDGate, []any{p.m.ID, p.reqID, p.hash, p.o.Reference, p.o.ProductCode, p.o.Customer, p.ewAmount, p.ewFee, p.now.UnixMicro()}
-	case p.idemKey != "":
-		return claimKeyGate, []any{p.m.ID, "order", p.idemKey, p.hash, p.o.Reference, p.now.UnixMicro()}
-	}
-	return "", nil
 }
 
 // writeCharges writes the queued orders in batches until the queue is
@@ -122,28 +121,22 @@ func (s *Service) writeCharges(ctx context.Context) {
 		q.queue = rest
 		q.mu.Unlock()
 		s.writeChargeBatch(ctx, batch)
-	}
-}
-
-// writeChargeBatch writes batch in one statement and answers every order
-// in it; an order the batch did not settle either way is marked to be
-// written alone.
-func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) {
-	defer func() {
 		for _, p := range batch {
 			close(p.done)
 		}
-	}()
-	if len(batch) == 1 {
-		// Written by this writer all the same, so that the orders that
-		// arrive meanwhile queue for the next batch.
-		s.insertChained(ctx, batch[0])
-		return
+	}
+}
+
+// writeChargeBatch writes batch in one statement and sets every order's
+// answer; an order the batch did not settle either way is marked alone.
+func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) {
+	for _, p := range batch {
+		p.id, p.inflight, p.gated, p.err, p.alone, p.balance = 0, 0, false, nil, false, 0
 	}
 	n := len(batch)
 	var (
-		ord, payer, amount, member, price, cost, attempt, base, ewAmount, ewFee, created, expired, lease = make([]int64, n),
-			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n),
+		ord, payer, amount, member, cost, attempt, base, ewAmount, ewFee, created, expired, lease = make([]int64, n),
+			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n),
 			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		ref, partner, product, productName, provider, customer, form, phase, sup, sku, idemKey, reqID, hash = make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
@@ -151,7 +144,7 @@ func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) 
 	)
 	for i, p := range batch {
 		o := p.o
-		ord[i], payer[i], amount[i], member[i], price[i] = int64(i), p.m.AccountID, o.Price, p.m.ID, o.Price
+		ord[i], payer[i], amount[i], member[i] = int64(i), p.m.AccountID, o.Price, p.m.ID
 		cost[i], attempt[i], base[i], ewAmount[i], ewFee[i] = p.base+p.sku.Cost, int64(p.attempt), p.base, p.ewAmount, p.ewFee
 		created[i], expired[i] = p.now.UnixMicro(), o.ExpiredAt.UnixMicro()
 		ref[i], partner[i], product[i], productName[i], provider[i] = o.Reference, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName
@@ -165,7 +158,7 @@ func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) 
 	to, err := s.inflightCandidates(ctx, 2*n+chargeCandidates)
 	if err != nil {
 		for _, p := range batch {
-			p.alone = true
+			p.err = err
 		}
 		return
 	}
@@ -194,7 +187,7 @@ func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) 
 	WHERE (f.idem_key = '' OR EXISTS (SELECT 1 FROM keys k WHERE k.member_id = f.member_id AND k.idem_key = f.idem_key))
 		AND (f.req_id = '' OR EXISTS (SELECT 1 FROM reqs e WHERE e.member_id = f.member_id AND e.req_id = f.req_id))
 )`,
-		Then: `, ord AS (
+		Then: `, placed AS (
 	INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
 		provider_name, customer, form, price, status, created_at, status_at, expired_at, inflight)
 	SELECT reference, member_id, partner_reference, product_code, product_name, provider_name, customer, form, amount,
@@ -203,14 +196,14 @@ func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) 
 ), job AS (
 	INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at, lease_until, base)
 	SELECT o.id, w.phase, w.supplier, w.sku, w.cost, w.attempt, w.created_at, w.lease_until, w.base
-	FROM ord o JOIN written w ON w.reference = o.reference
+	FROM placed o JOIN written w ON w.reference = o.reference
 )`,
-		Result: "COALESCE((SELECT o.id FROM ord o WHERE o.reference = rk.reference), 0)",
+		Result: "COALESCE((SELECT o.id FROM placed o WHERE o.reference = rk.reference), 0)",
 	}
 	var id int64
 	err = ledger.WriteCharges(ctx, s.db, b, batch[0].now, []any{&id}, func(o ledger.ChargeOutcome) error {
 		p := batch[o.Ord]
-		p.id, p.inflight, p.gated, p.err, p.alone, p.balance = 0, 0, false, nil, false, 0
+		p.id, p.inflight, p.gated, p.err, p.alone, p.balance = 0, 0, false, nil, false, 0 // a retried statement calls again
 		switch {
 		case o.Written:
 			p.id, p.inflight, p.gated, p.balance = id, o.Credited, true, o.Balance
@@ -218,15 +211,19 @@ func (s *Service) writeChargeBatch(ctx context.Context, batch []*pendingCharge) 
 			p.alone = true
 		case o.Err != nil && (p.idemKey != "" || p.reqID != ""):
 			// Refused before its gate: whether the key names an earlier
-			// order is for the transaction to find out (insertChained).
+			// order (a replay answers even when the balance is spent) is
+			// for the transaction to find out.
 		case o.Err != nil:
 			p.err = o.Err
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case err != nil && n == 1:
+		batch[0].err = err // a reference drawn twice is db.ErrConflict: Create draws again
+	case err != nil:
 		// The statement failed as a whole (a reference drawn twice, say):
-		// nothing of it was written, and each order is written alone.
+		// nothing of it was written, and each order is tried alone.
 		s.logger.Debug("orders: a batch of charges failed; writing each alone", "orders", n, "err", err)
 		for _, p := range batch {
 			p.alone = true

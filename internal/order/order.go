@@ -220,7 +220,7 @@ func (s *Service) Create(ctx context.Context, m member.Member, req Request) (o O
 				prior = ""
 				break
 			}
-			// Not written (see insertChained): the transaction below
+			// Not written (see pendingCharge): the transaction below
 			// finds out whose the key is, or waits for a stripe.
 		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
@@ -338,80 +338,10 @@ func (s *Service) insert(tx *db.Tx, m member.Member, o Order, form string, sku c
 	return id, inflight, err
 }
 
-// claimKeyGate is claimKey's insert as the gate of a chained charge (see
-// insertChained): it records the key only when the charge is funded, and
-// writes nothing when the key is taken, which the caller then resolves as
-// claimKey does, in a transaction.
-const claimKeyGate = `INSERT INTO idempotency_keys (member_id, scope, idem_key, request_hash, reference, created_at)
-	SELECT ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::bigint WHERE (SELECT ok FROM funded)
-	ON CONFLICT DO NOTHING RETURNING 1`
-
-// insertChained is insert on PostgreSQL, behind gate (an idempotency key's
-// insert, or none), as one statement that is a transaction of its own (see
-// ledger.Charge): one round trip instead of a transaction's five, which
-// halves what an order costs PostgreSQL. The price goes to whichever of a
-// few inflight stripes, drawn at random, no concurrent transaction holds,
-// and the order records which. It sets p's id, stripe and the payer's
-// balance after the charge, or p.gated false, with nothing written, when
-// the gate's key was taken, when the charge was refused behind a gate, or
-// when no stripe drawn was free: the caller then writes the order in a
-// transaction (insert).
-func (s *Service) insertChained(ctx context.Context, p *pendingCharge) {
-	m, o, now := p.m, p.o, p.now
-	gate, gateArgs := p.gate()
-	phase, lease := "submit", int64(0)
-	if p.leased {
-		phase, lease = "poll", now.Add(s.cfg.Lease).UnixMicro()
-	}
-	c := ledger.Charge{From: m.AccountID, Amount: o.Price, Kind: "order", Reference: o.Reference,
-		Gate: gate, GateArgs: gateArgs,
-		Then: `, ord AS (
-	INSERT INTO orders (reference, member_id, partner_reference, product_code, product_name,
-		provider_name, customer, form, price, status, created_at, status_at, expired_at, inflight)
-	SELECT ?::text, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::text, ?::bigint, ?::bigint, ?::bigint,
-		(SELECT id FROM credited)
-	FROM entry RETURNING id
-), job AS (
-	INSERT INTO fulfilment_jobs (order_id, phase, supplier, sku, cost, attempt, due_at, lease_until, base)
-	SELECT ord.id, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint FROM ord
-)`,
-		ThenArgs: []any{o.Reference, m.ID, o.PartnerReference, o.ProductCode, o.ProductName, o.ProviderName, o.Customer, p.form,
-			o.Price, Processing, now.UnixMicro(), now.UnixMicro(), o.ExpiredAt.UnixMicro(),
-			phase, p.sku.Supplier, p.sku.SKU, p.base + p.sku.Cost, p.attempt, now.UnixMicro(), lease, p.base},
-		Result: "COALESCE((SELECT id FROM ord), 0), COALESCE((SELECT balance FROM payer), 0)",
-	}
-	p.id, p.inflight, p.gated, p.err, p.balance = 0, 0, false, nil, 0
-	var id, before int64
-	var err error
-	for try := 0; ; try++ {
-		if c.To, err = s.inflightCandidates(ctx, chargeCandidates); err != nil {
-			p.err = err
-			return
-		}
-		p.inflight, p.gated, err = ledger.WriteCharge(ctx, s.db, c, now, &id, &before)
-		if !errors.Is(err, ledger.ErrBusy) || try == 3 {
-			break
-		}
-	}
-	switch {
-	case errors.Is(err, ledger.ErrBusy):
-		// Every stripe drawn was held, four times over: the transaction
-		// below waits for its reference's stripe instead.
-		p.inflight = 0
-	case gate != "" && errors.Is(err, ledger.ErrInsufficientFunds):
-		// An unfunded charge never reached the gate: whether its key
-		// names an earlier order (a replay answers even when the balance
-		// is spent) is for the transaction to find out.
-	case err != nil:
-		p.err = err
-	case p.gated:
-		p.id, p.balance = id, before-o.Price
-	}
-}
-
-// chargeCandidates is how many inflight stripes a chained charge is
-// offered: the chance that every one is held at once by the other orders
-// and settlements in flight is then negligible.
+// chargeCandidates is how many inflight stripes a batch of charges is
+// offered beyond two per order: the chance that too few are free, with
+// the other orders and settlements in flight holding theirs, is then
+// negligible.
 const chargeCandidates = 8
 
 // inflightCandidates draws n distinct inflight stripes at random and

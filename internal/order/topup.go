@@ -162,7 +162,7 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 				prior = false
 				break
 			}
-			// Not written (see insertChained): the transaction below
+			// Not written (see pendingCharge): the transaction below
 			// finds out what the req_id names, or waits for a stripe.
 		}
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
@@ -198,15 +198,6 @@ func (s *Service) CreateTopup(ctx context.Context, m member.Member, req TopupReq
 	s.started(t.Order, inflight, m, formValues, q.sku, q.attempt, q.Amount, leased)
 	return t, false, nil
 }
-
-// claimReqIDGate is claimReqID's insert as the gate of a chained charge
-// (see insertChained): it binds the req_id only when the charge is funded,
-// and writes nothing when the req_id is taken, which the caller then
-// resolves as claimReqID does, in a transaction.
-const claimReqIDGate = `INSERT INTO ewallet_transactions (member_id, req_id, request_hash, reference, product_code,
-	customer, amount, admin_fee, created_at)
-	SELECT ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::bigint, ?::bigint, ?::bigint WHERE (SELECT ok FROM funded)
-	ON CONFLICT (member_id, req_id) DO NOTHING RETURNING 1`
 
 // claimReqID binds req_id to the new top-up t. When the member used it
 // before it returns true if the request was the same, and a Conflict if it
