@@ -7,6 +7,7 @@ package apikey
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"kios/internal/fault"
 	"kios/internal/httpx"
@@ -32,4 +33,14 @@ func Check(r *http.Request, members *member.Store, limiter *ratelimit.Limiter, t
 		return cred, m, fault.New(fault.RateLimited, "too many requests")
 	}
 	return cred, m, nil
+}
+
+// Bearer extracts the token of an "Authorization: Bearer <token>" header.
+func Bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
 }

@@ -250,7 +250,7 @@ func (f *Face) auth(next http.Handler) http.Handler {
 			writeError(w, errMalformedBody)
 			return
 		}
-		key, ok := bearer(r.Header.Get("Authorization"))
+		key, ok := apikey.Bearer(r.Header.Get("Authorization"))
 		if !ok {
 			key, _ = fs.get("api_key")
 			key = strings.TrimSpace(key)
@@ -268,16 +268,6 @@ func (f *Face) auth(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, fieldsKey{}, fs)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// bearer extracts the token of an "Authorization: Bearer <token>" header.
-func bearer(h string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
 }
 
 // intField parses a required positive integer parameter.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"kios/internal/face/apikey"
@@ -62,7 +61,7 @@ func (a *Auth) Signed(next http.Handler) http.Handler { return a.wrap(next, true
 // the handler called.
 func (a *Auth) wrap(next http.Handler, signed bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := bearer(r.Header.Get("Authorization"))
+		key, ok := apikey.Bearer(r.Header.Get("Authorization"))
 		if !ok {
 			writeError(w, errInvalidKey)
 			return
@@ -90,14 +89,4 @@ func (a *Auth) wrap(next http.Handler, signed bool) http.Handler {
 		ctx := context.WithValue(r.Context(), callerKey{}, Caller{Member: m, Credential: cred, Body: body})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// bearer extracts the token of an "Authorization: Bearer <token>" header.
-func bearer(h string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
 }
