@@ -2,7 +2,6 @@ package funding
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -200,27 +199,13 @@ func scanWithdrawal(row scanner) (Transaction, error) {
 func depositProduct(amount int64) string  { return "Isi Saldo Rp. " + rupiah.Format(amount) }
 func withdrawProduct(amount int64) string { return "Tarik Saldo Rp. " + rupiah.Format(amount) }
 
-// statusMessage is the transaction_status webhook of a deposit or
-// withdrawal: the spec's shape, with the values the prepaid face's status
-// call shows (partner_reference only for a withdrawal that has one; sn is
-// always "N/A").
-type statusMessage struct {
-	Type             string `json:"webhook_type"`
-	Reference        string `json:"reference"`
-	PartnerReference string `json:"partner_reference,omitempty"`
-	Status           string `json:"status"`
-	SN               string `json:"sn"`
-	Note             string `json:"note"`
-	SentAt           string `json:"sent_at"`
-}
-
 // notify writes t's transaction_status webhook to the outbox, inside the
 // transaction that gave t its status. sent_at is when the message was
 // written: the body is signed once and never changes on retries.
 func (s *Service) notify(tx *db.Tx, t Transaction, now time.Time) error {
-	body, err := json.Marshal(statusMessage{Type: webhook.KindTransactionStatus, Reference: t.Reference,
-		PartnerReference: t.PartnerReference, Status: t.Status, SN: "N/A", Note: t.Note(),
-		SentAt: now.UTC().Format("2006-01-02T15:04:05.000000Z")})
+	// sn is always "N/A" for funding, as the prepaid face's status call
+	// shows it; partner_reference only for a withdrawal that has one.
+	body, err := webhook.StatusBody(t.Reference, t.PartnerReference, t.Status, "", t.Note(), now)
 	if err != nil {
 		return err
 	}

@@ -368,18 +368,6 @@ func (s *Service) failOver(ctx context.Context, j job, res supplier.Result) erro
 	})
 }
 
-// statusMessage is the transaction_status webhook, in the references'
-// shape plus partner_reference (left out when the member gave none).
-type statusMessage struct {
-	Type             string `json:"webhook_type"`
-	Reference        string `json:"reference"`
-	PartnerReference string `json:"partner_reference,omitempty"`
-	Status           string `json:"status"`
-	SN               string `json:"sn"`
-	Note             string `json:"note"`
-	SentAt           string `json:"sent_at"`
-}
-
 // notify writes the order's transaction_status webhook to the outbox, in
 // the transaction that changes the status. sent_at is the time the message
 // was written: the body is signed once and never changes on retries.
@@ -398,11 +386,7 @@ func (s *Service) statusMessage(tx *db.Tx, j job, status, sn, note string, now t
 	// What the order row says once this commits, for the callers waiting
 	// for it (AwaitTopup).
 	final := Order{Status: status, SN: sn, Note: note, Supplier: j.supplier, Cost: j.cost, StatusAt: time.UnixMicro(now.UnixMicro()).UTC()}
-	if sn == "" {
-		sn = "N/A"
-	}
-	body, err := json.Marshal(statusMessage{Type: webhook.KindTransactionStatus, Reference: j.reference, PartnerReference: j.partner,
-		Status: status, SN: sn, Note: note, SentAt: now.UTC().Format("2006-01-02T15:04:05.000000Z")})
+	body, err := webhook.StatusBody(j.reference, j.partner, status, sn, note, now)
 	if err != nil {
 		return nil, err
 	}

@@ -91,6 +91,30 @@ func Enqueue(tx *db.Tx, memberID int64, kind, reference string, payload []byte, 
 	return nil
 }
 
+// statusBody is a transaction_status message: the references' shape plus
+// partner_reference (left out when the member gave none).
+type statusBody struct {
+	Type             string `json:"webhook_type"`
+	Reference        string `json:"reference"`
+	PartnerReference string `json:"partner_reference,omitempty"`
+	Status           string `json:"status"`
+	SN               string `json:"sn"`
+	Note             string `json:"note"`
+	SentAt           string `json:"sent_at"`
+}
+
+// StatusBody returns the body of the transaction_status message of an
+// order, a deposit or a withdrawal: an empty sn is sent as "N/A", and
+// sent_at is sentAt, the time the message is written (the body is signed
+// once and never changes on retries).
+func StatusBody(reference, partnerReference, status, sn, note string, sentAt time.Time) ([]byte, error) {
+	if sn == "" {
+		sn = "N/A"
+	}
+	return json.Marshal(statusBody{Type: KindTransactionStatus, Reference: reference, PartnerReference: partnerReference,
+		Status: status, SN: sn, Note: note, SentAt: sentAt.UTC().Format("2006-01-02T15:04:05.000000Z")})
+}
+
 // Outgoing is one message for EnqueueMany.
 type Outgoing struct {
 	Member    int64
