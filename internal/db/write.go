@@ -95,34 +95,23 @@ func backOff(ctx context.Context, attempt int) error {
 	}
 }
 
-// WriteOne runs q, a single statement that returns one row, as a
-// transaction of its own, scans that row into dest and returns once the
-// statement's effects are durable, or with the error that undid them.
+// WriteRows runs q, a single statement, as a transaction of its own,
+// calls fn with each row it returns, and returns once the statement's
+// effects are durable, or with the error that undid them.
 //
 // On PostgreSQL the statement runs outside BEGIN … COMMIT, in the implicit
 // transaction PostgreSQL gives a lone statement: one round trip where a
 // Write needs one for BEGIN, one per statement and one for COMMIT. The
-// row is only handed over once the commit has answered (the driver reads
-// to the end of the exchange before Scan returns), and a statement that
-// PostgreSQL aborts for a concurrent one (deadlock, serialization) runs
-// again. As with Write, a caller whose ctx ends before the statement is
-// sent gets ctx.Err() and nothing is written; once it is sent, WriteOne
-// waits for the outcome (a cancelled statement could have committed
-// without its caller knowing). On SQLite it is a Write of that one
-// statement, committed with the other writers' (group commit).
-func (d *DB) WriteOne(ctx context.Context, q string, args []any, dest ...any) error {
-	if d.dialect != Postgres {
-		return d.Write(ctx, func(tx *Tx) error { return tx.QueryRow(q, args...).Scan(dest...) })
-	}
-	return d.statement(ctx, func(sent context.Context, q string) error {
-		return d.write.QueryRowContext(sent, q, args...).Scan(dest...)
-	}, q)
-}
-
-// WriteRows is WriteOne for a statement that returns rows: fn is called
-// with each row, and WriteRows returns once the statement's effects are
-// durable. When the statement runs again (PostgreSQL aborted it for a
-// concurrent one), fn is called again from the first row.
+// driver reads to the end of the exchange (past the commit) before the rows
+// are done, so a nil error means committed; fn may have seen rows of a
+// statement that then failed and was undone. A statement that PostgreSQL
+// aborts for a concurrent one (deadlock, serialization) runs again, and fn
+// is called again from the first row. As with Write, a caller whose ctx
+// ends before the statement is sent gets ctx.Err() and nothing is written;
+// once it is sent, WriteRows waits for the outcome (a cancelled statement
+// could have committed without its caller knowing). On SQLite it is a
+// Write of that one statement, committed with the other writers' (group
+// commit).
 func (d *DB) WriteRows(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
 	each := func(rows *sql.Rows, err error) error {
 		if err != nil {
@@ -142,17 +131,6 @@ func (d *DB) WriteRows(ctx context.Context, q string, args []any, fn func(*sql.R
 	if d.dialect != Postgres {
 		return d.Write(ctx, func(tx *Tx) error { return each(tx.Query(q, args...)) })
 	}
-	return d.statement(ctx, func(sent context.Context, q string) error {
-		return each(d.write.QueryContext(sent, q, args...))
-	}, q)
-}
-
-// statement runs one PostgreSQL statement as a transaction of its own for
-// WriteOne and WriteRows: run sends q (rebound) under a context that the
-// caller's cancellation does not reach, and is called again, after a
-// jittered pause, while PostgreSQL aborts the statement for a concurrent
-// one.
-func (d *DB) statement(ctx context.Context, run func(sent context.Context, q string) error, q string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -164,7 +142,7 @@ func (d *DB) statement(ctx context.Context, run func(sent context.Context, q str
 	q = d.Rebind(q)
 	sent := context.WithoutCancel(ctx)
 	for attempt := 1; ; attempt++ {
-		err := mapErr(run(sent, q))
+		err := mapErr(each(d.write.QueryContext(sent, q, args...)))
 		if err == nil || !retryable(err) || attempt >= 20 {
 			return err
 		}
