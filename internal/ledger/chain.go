@@ -32,7 +32,9 @@ var (
 // order given. On SQLite, and for a single entry, it is Post for each
 // entry in order, whose guard applies entry by entry: a batch in which an
 // account dips below zero between entries but ends above it is written on
-// PostgreSQL and refused on SQLite; batches of settlements never dip. It is for a batch of entries that the caller writes together
+// PostgreSQL and refused on SQLite; batches of settlements never dip.
+//
+// It is for a batch of entries that the caller writes together
 // (settlements): when any account would be overdrawn it returns
 // ErrInsufficientFunds without saying which entry did it, and the caller's
 // transaction must be rolled back, as after Post.

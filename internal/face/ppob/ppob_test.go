@@ -526,3 +526,42 @@ func TestProducts(t *testing.T) {
 		}
 	})
 }
+
+// TestTransactionBalance: the answer to the request that charged a
+// transaction gives the balance that charge left (the reference's "balance
+// before minus balance_used"); a refunded transaction's answer, a replay
+// and the status call give the balance at the time of the answer, money
+// that arrived since included.
+func TestTransactionBalance(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d, options{balance: 500_000})
+		_, body := f.post(t, "/ewallet/transaction", `{"req_id":"b1","product_id":"GOPAY","cust_id":"081234567890","amount":"20000"}`)
+		if a := decode(t, body); a.Data == nil || a.Data.Status != "SUCCESS" || a.Data.Balance != "478500" {
+			t.Fatalf("first answer %s, want SUCCESS with balance 478500 (500000 - 21500)", body)
+		}
+		_, body = f.post(t, "/ewallet/transaction", `{"req_id":"b2","product_id":"GOPAY","cust_id":"081234560000","amount":"20000"}`)
+		if a := decode(t, body); a.Data == nil || a.Data.Status != "FAILED" || a.Data.Balance != "478500" {
+			t.Fatalf("refunded answer %s, want FAILED with the balance after the refund, 478500", body)
+		}
+		// Money arrives meanwhile: a replay and the status call see it.
+		if err := d.Write(context.Background(), func(tx *db.Tx) error {
+			adj, err := ledger.AccountByCode(tx, ledger.Adjust)
+			if err != nil {
+				return err
+			}
+			_, err = ledger.Transfer(tx, "adjustment", "TEST2", adj.ID, f.zorro.AccountID, 1_000, time.Now())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, body = f.post(t, "/ewallet/transaction", `{"req_id":"b1","product_id":"GOPAY","cust_id":"081234567890","amount":"20000"}`)
+		if a := decode(t, body); a.Data == nil || a.Data.Status != "SUCCESS" || a.Data.Balance != "479500" {
+			t.Fatalf("replay %s, want SUCCESS with today's balance 479500", body)
+		}
+		_, body = f.call(t, "GET", "/transaction/b1", f.key, "")
+		if a := decode(t, body); a.Data == nil || a.Data.Balance != "479500" {
+			t.Fatalf("status %s, want balance 479500", body)
+		}
+		verify(t, d)
+	})
+}
