@@ -1,20 +1,14 @@
 package ledger_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"kios/internal/db"
 	"kios/internal/dbtest"
@@ -64,65 +58,18 @@ func TestCrashKeepsAcknowledgedTransfers(t *testing.T) {
 	}
 }
 
-// runCrashChild starts the child on dsn, reads acknowledgements until it has
-// crashAcks, kills the child with SIGKILL, and returns every acknowledgement
-// the child printed before it died.
+// runCrashChild starts the child on dsn, kills it with SIGKILL once it has
+// acknowledged crashAcks transfers, and returns every acknowledgement it
+// printed before it died.
 func runCrashChild(t *testing.T, dsn string, round int) []ack {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), crashDSNEnv+"="+dsn)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe() // the child exits when it closes: no orphan if we die
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A safety net, not an assertion: a child that hangs is killed, and the
-	// count check below then fails.
-	var killOnce sync.Once
-	kill := func() { killOnce.Do(func() { cmd.Process.Signal(syscall.SIGKILL) }) }
-	guard := time.AfterFunc(2*time.Minute, kill)
-	defer guard.Stop()
-
 	var acks []ack
-	var bad []string
-	br := bufio.NewReader(stdout)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			// EOF after the kill; a line cut short cannot be an
-			// acknowledgement (each is one write(2) well under PIPE_BUF).
-			if !errors.Is(err, io.EOF) {
-				t.Errorf("reading the child's output: %v", err)
-			}
-			break
-		}
+	for _, line := range dbtest.KillChild(t, "TestCrashHelperProcess", []string{crashDSNEnv + "=" + dsn}, crashAcks) {
 		var a ack
-		if _, err := fmt.Sscanf(line, "ack %d %d %d %d\n", &a.entry, &a.from, &a.to, &a.amount); err != nil {
-			bad = append(bad, strings.TrimSpace(line))
-			continue
+		if _, err := fmt.Sscanf(line, "ack %d %d %d %d", &a.entry, &a.from, &a.to, &a.amount); err != nil {
+			t.Fatalf("round %d: unexpected child output %q", round, line)
 		}
 		acks = append(acks, a)
-		if len(acks) == crashAcks {
-			kill() // mid-run: crashWriters goroutines are writing
-		}
-	}
-	werr := cmd.Wait()
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL || len(acks) < crashAcks {
-		t.Fatalf("round %d: child ended with %v after %d acknowledgements, not by our SIGKILL after %d\nstderr:\n%s",
-			round, werr, len(acks), crashAcks, stderr.String())
-	}
-	if len(bad) > 0 {
-		t.Fatalf("round %d: unexpected child output %q\nstderr:\n%s", round, bad, stderr.String())
 	}
 	return acks
 }

@@ -1,18 +1,13 @@
 package order
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -163,57 +158,18 @@ func checkOrders(t *testing.T, d *db.DB, acks []orderAck) {
 	}
 }
 
-// runOrderCrashChild starts the child on dsn, reads acknowledgements until
-// it has orderCrashAcks, kills the child with SIGKILL, and returns every
-// acknowledgement the child printed before it died.
+// runOrderCrashChild starts the child on dsn, kills it with SIGKILL once it
+// has acknowledged orderCrashAcks orders, and returns every acknowledgement
+// it printed before it died.
 func runOrderCrashChild(t *testing.T, dsn string, round int) []orderAck {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestOrderCrashHelperProcess$", "-test.count=1", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), orderCrashEnv+"="+dsn)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe() // the child exits when it closes: no orphan if we die
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var killOnce sync.Once
-	kill := func() { killOnce.Do(func() { cmd.Process.Signal(syscall.SIGKILL) }) }
-	guard := time.AfterFunc(2*time.Minute, kill) // a safety net for a hung child
-	defer guard.Stop()
 	var acks []orderAck
-	var bad []string
-	br := bufio.NewReader(stdout)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			break // EOF after the kill; a cut line cannot be an acknowledgement
-		}
+	for _, line := range dbtest.KillChild(t, "TestOrderCrashHelperProcess", []string{orderCrashEnv + "=" + dsn}, orderCrashAcks) {
 		var a orderAck
-		if _, err := fmt.Sscanf(line, "ack %s %s\n", &a.ref, &a.pref); err != nil {
-			bad = append(bad, strings.TrimSpace(line))
-			continue
+		if _, err := fmt.Sscanf(line, "ack %s %s", &a.ref, &a.pref); err != nil {
+			t.Fatalf("round %d: unexpected child output %q", round, line)
 		}
 		acks = append(acks, a)
-		if len(acks) == orderCrashAcks {
-			kill()
-		}
-	}
-	werr := cmd.Wait()
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL || len(acks) < orderCrashAcks {
-		t.Fatalf("round %d: child ended with %v after %d acknowledgements, not by our SIGKILL after %d\nstderr:\n%s",
-			round, werr, len(acks), orderCrashAcks, stderr.String())
-	}
-	if len(bad) > 0 {
-		t.Fatalf("round %d: unexpected child output %q\nstderr:\n%s", round, bad, stderr.String())
 	}
 	return acks
 }
