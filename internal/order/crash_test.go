@@ -80,42 +80,69 @@ func checkOrders(t *testing.T, d *db.DB, acks []orderAck) {
 		job                                  bool
 		key                                  string
 	}
-	orders := map[string]row{}
-	rows, err := d.Query(ctx, `SELECT o.reference, o.id, o.member_id, m.account_id, o.price, o.inflight, o.partner_reference, o.status,
-			(SELECT COUNT(*) FROM fulfilment_jobs j WHERE j.order_id = o.id),
-			COALESCE((SELECT k.reference FROM idempotency_keys k WHERE k.member_id = o.member_id AND k.scope = 'order'
-				AND k.idem_key = o.partner_reference), '')
-		FROM orders o JOIN members m ON m.id = o.member_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var ref string
-		var r row
-		var jobs int
-		if err := rows.Scan(&ref, &r.id, &r.member, &r.account, &r.price, &r.inflight, &r.pref, &r.status, &jobs, &r.key); err != nil {
-			t.Fatal(err)
-		}
-		r.job = jobs == 1
-		orders[ref] = r
-	}
-	rows.Close()
 	type leg struct{ account, amount int64 }
+	orders := map[string]row{}
 	charges := map[string][]leg{}
-	rows, err = d.Query(ctx, `SELECT e.reference, p.account_id, p.amount FROM entries e JOIN postings p ON p.entry_id = e.id
-		WHERE e.kind = 'order' ORDER BY e.id, p.amount`)
+	balances := map[int64]int64{}
+	// One snapshot: a statement the killed child had sent may still commit
+	// while this reads, and must be seen whole or not at all.
+	err := d.Read(ctx, func(tx *db.Tx) error {
+		rows, err := tx.Query(`SELECT o.reference, o.id, o.member_id, m.account_id, o.price, o.inflight, o.partner_reference, o.status,
+				(SELECT COUNT(*) FROM fulfilment_jobs j WHERE j.order_id = o.id),
+				COALESCE((SELECT k.reference FROM idempotency_keys k WHERE k.member_id = o.member_id AND k.scope = 'order'
+					AND k.idem_key = o.partner_reference), '')
+			FROM orders o JOIN members m ON m.id = o.member_id`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var ref string
+			var r row
+			var jobs int
+			if err := rows.Scan(&ref, &r.id, &r.member, &r.account, &r.price, &r.inflight, &r.pref, &r.status, &jobs, &r.key); err != nil {
+				return err
+			}
+			r.job = jobs == 1
+			orders[ref] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.Query(`SELECT e.reference, p.account_id, p.amount FROM entries e JOIN postings p ON p.entry_id = e.id
+			WHERE e.kind = 'order' ORDER BY e.id, p.amount`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var ref string
+			var l leg
+			if err := rows.Scan(&ref, &l.account, &l.amount); err != nil {
+				return err
+			}
+			charges[ref] = append(charges[ref], l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.Query("SELECT id, balance FROM accounts WHERE kind = 'member'")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, b int64
+			if err := rows.Scan(&id, &b); err != nil {
+				return err
+			}
+			balances[id] = b
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for rows.Next() {
-		var ref string
-		var l leg
-		if err := rows.Scan(&ref, &l.account, &l.amount); err != nil {
-			t.Fatal(err)
-		}
-		charges[ref] = append(charges[ref], l)
-	}
-	rows.Close()
 	bad := 0
 	fail := func(format string, args ...any) {
 		if bad++; bad <= 10 {
@@ -145,11 +172,7 @@ func checkOrders(t *testing.T, d *db.DB, acks []orderAck) {
 		}
 	}
 	for account, sum := range spent {
-		var b int64
-		if err := d.QueryRow(ctx, "SELECT balance FROM accounts WHERE id = ?", account).Scan(&b); err != nil {
-			t.Fatal(err)
-		}
-		if b != orderCrashFunds-sum {
+		if b := balances[account]; b != orderCrashFunds-sum {
 			fail("account %d holds %d, want %d less its orders' %d", account, b, orderCrashFunds, sum)
 		}
 	}
